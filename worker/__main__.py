@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from worker.cli import main
+
+main()

@@ -1,0 +1,104 @@
+"""Settings: one frozen object, built once from the environment at process start."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Settings", "default_db_path"]
+
+ENV_PREFIX = "WIREWATCH_"
+
+
+def default_db_path(environ: Mapping[str, str] | None = None) -> str:
+    """`$XDG_DATA_HOME/wirewatch/wirewatch.db`, else `~/.local/share/wirewatch/wirewatch.db`."""
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return str(Path(base) / "wirewatch" / "wirewatch.db")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every knob of wirewatch. Defaults are measured; docs/tuning.md says how."""
+
+    db_path: str = dataclasses.field(default_factory=default_db_path)
+    redis_url: str | None = None
+
+    # -- signatures. num_perm and seed define the index: changing them means a new index.
+    num_perm: int = 128
+    minhash_seed: int = 1
+
+    # -- near-duplicates: MinHash over word 3-shingles (syndicated or lightly edited copies)
+    dup_lsh_threshold: float = 0.5  # LSH candidate threshold (estimated Jaccard)
+    dup_min_jaccard: float = 0.6  # verified Jaccard that makes a copy join its original's story
+
+    # -- same story, other outlet: MinHash over salient terms, verified by TF-IDF cosine
+    salient_terms: int = 40  # terms per article in the story signature
+    story_lsh_threshold: float = 0.1
+    story_min_similarity: float = 0.20  # cosine(article, story centroid) to join a story
+    story_window_s: int = 4 * 86400  # a story inactive for longer no longer takes articles
+
+    # -- novelty
+    min_new_weight: float = 2.0  # new fact units (weighted) an article needs to be a development
+    min_novelty: float = 0.10  # share of the article's fact weight that must be new
+    max_event_facts: int = 25  # novel sentences listed in one event (keeps payloads small)
+
+    # -- input limits
+    max_input_bytes: int = 10_000_000
+    min_article_chars: int = 200
+    extract_cache_reset_every: int = 200  # trafilatura's caches grow ~1 MB per page (#216)
+
+    def __post_init__(self) -> None:
+        for name in ("dup_lsh_threshold", "dup_min_jaccard", "story_lsh_threshold"):
+            v = getattr(self, name)
+            if not 0 < v <= 1:
+                raise ValueError(f"{name} must be in (0, 1], got {v!r}")
+        for name in ("story_min_similarity", "min_novelty"):
+            v = getattr(self, name)
+            if not 0 <= v <= 1:
+                raise ValueError(f"{name} must be in [0, 1], got {v!r}")
+        if self.num_perm < 16 or self.num_perm > 1024:
+            raise ValueError(f"num_perm must be in [16, 1024], got {self.num_perm!r}")
+        for name in ("salient_terms", "story_window_s", "max_input_bytes", "max_event_facts"):
+            v = getattr(self, name)
+            if v <= 0:
+                raise ValueError(f"{name} must be positive, got {v!r}")
+        if self.min_new_weight < 0 or self.min_article_chars < 0:
+            raise ValueError("min_new_weight and min_article_chars must be >= 0")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build from `WIREWATCH_*` variables (e.g. `WIREWATCH_DB`, `WIREWATCH_STORY_WINDOW_S`).
+
+        Every field maps to `WIREWATCH_<FIELD>`; `db_path` also reads `WIREWATCH_DB`.
+        Explicit keyword overrides (from CLI options) win over the environment.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if f.name == "db_path":
+                raw = env.get(ENV_PREFIX + "DB", raw)
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _coerce(f.name, f.type, raw)
+        if "db_path" not in values:
+            values["db_path"] = default_db_path(env)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+def _coerce(name: str, type_: Any, raw: str) -> Any:
+    type_name = type_ if isinstance(type_, str) else getattr(type_, "__name__", str(type_))
+    try:
+        if type_name.startswith("int"):
+            return int(raw)
+        if type_name.startswith("float"):
+            return float(raw)
+    except ValueError:
+        raise ValueError(f"{ENV_PREFIX}{name.upper()} must be a number, got {raw!r}") from None
+    return raw

@@ -1,0 +1,225 @@
+"""The use case: one document in, one IngestResult out, all state changes in one transaction."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import numpy as np
+
+from worker.config import Settings
+from worker.errors import BadInput, PermanentError
+from worker.models import Document, IngestResult
+from worker.pipeline import extract
+from worker.pipeline.analysis import Analysis, analyse, to_article
+from worker.pipeline.events import build_event
+from worker.pipeline.fingerprint import Signer, band_keys, estimate_jaccard, lsh_params
+from worker.pipeline.matching import best_story, merge_terms
+from worker.pipeline.novelty import Novelty, assess
+from worker.pipeline.salience import salient_terms, weigh
+from worker.store.sqlite import SqliteStore
+
+__all__ = ["Pipeline"]
+
+logger = logging.getLogger(__name__)
+
+PRUNE_EVERY = 1000  # ingests between sweeps of the LSH rows of stories past their window
+
+
+class Pipeline:
+    """Settings plus the per-process pieces (signer, LSH parameters, extractor config)."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.signer = Signer(settings.num_perm, settings.minhash_seed)
+        self.dup_params = lsh_params(settings.dup_lsh_threshold, settings.num_perm)
+        self.story_params = lsh_params(settings.story_lsh_threshold, settings.num_perm)
+        self.extract_config = extract.make_config()
+        self._since_reset = 0
+        self._since_prune = 0
+
+    @property
+    def index_signature(self) -> str:
+        """Everything that defines the stored index; a store built with other values refuses."""
+        s = self.settings
+        return (
+            f"v1:p{s.num_perm}:s{s.minhash_seed}:dup{self.dup_params}:story{self.story_params}"
+            f":k{s.salient_terms}"
+        )
+
+    def open_store(self) -> SqliteStore:
+        return SqliteStore(self.settings.db_path, index_signature=self.index_signature)
+
+    def ingest(self, doc: Document, store: SqliteStore, *, now: float) -> IngestResult:
+        """Extract, match, judge novelty and record; bad input becomes a recorded rejection."""
+        try:
+            analysis = self._analyse(doc)
+        except PermanentError as exc:
+            logger.warning("rejected %s: %s", doc.origin, exc)
+            with store.transaction():
+                store.add_rejection(doc.origin, exc.reason, exc.message, now)
+            return IngestResult(input=doc.origin, status="rejected", error=str(exc))
+        with store.transaction():
+            result = self._record(doc.origin, analysis, store, now)
+            self._since_prune += 1
+            if self._since_prune >= PRUNE_EVERY:
+                self._since_prune = 0
+                pruned = store.prune_index(now - self.settings.story_window_s)
+                logger.info("pruned %d LSH rows of stories past their window", pruned)
+        return result
+
+    def _analyse(self, doc: Document) -> Analysis:
+        if len(doc.body.encode("utf-8", "surrogatepass")) > self.settings.max_input_bytes:
+            raise BadInput(
+                f"input is larger than max_input_bytes={self.settings.max_input_bytes}",
+                reason="too_large",
+            )
+        self._since_reset += 1
+        if self._since_reset >= self.settings.extract_cache_reset_every:
+            self._since_reset = 0
+            extract.reset_caches()  # trafilatura caches grow ~1 MB per page (#216)
+        article = to_article(
+            doc, min_chars=self.settings.min_article_chars, extract_config=self.extract_config
+        )
+        return analyse(article, self.signer)
+
+    def _record(self, origin: str, a: Analysis, store: SqliteStore, now: float) -> IngestResult:
+        s = self.settings
+        same = store.article_by_hash(a.content_hash)
+        if same is not None:  # byte-for-byte the same words: nothing to store, no event
+            return IngestResult(origin, "duplicate", same["story_id"], same["id"])
+        at = a.published_ts if a.published_ts is not None else now
+        article_id = "a_" + a.content_hash[:16]
+        n_docs = store.doc_count()
+        df = store.doc_freqs(a.terms)
+        vec = weigh(a.terms, df, n_docs)
+        dup_keys = band_keys(a.dup_signature, *self.dup_params, tag=b"d")
+        story_sig = self.signer.sign(salient_terms(vec, s.salient_terms))
+        story_keys = band_keys(story_sig, *self.story_params, tag=b"s")
+
+        previous = store.latest_by_url(a.canonical_url) if a.canonical_url else None
+        version, revision_of = 1, None
+        story_id: str | None
+        if previous is not None:  # a wire updating its story in place: same story, new version
+            story_id, match, similarity = previous["story_id"], "revision", None
+            version, revision_of = previous["version"] + 1, previous["id"]
+        else:
+            story_id, match, similarity = self._match(
+                a, store, vec, df, n_docs, dup_keys, story_keys, at
+            )
+
+        novelty: Novelty | None = None
+        if story_id is None:
+            story_id = "s_" + a.content_hash[:16]
+            store.create_story(story_id, a.article.title, at)
+            status, event_type = "new_story", "story.created"
+            story_terms: dict[str, int] = {}
+        else:
+            novelty = assess(a.sentences, store.known_keys(story_id, a.vocabulary))
+            developed = novelty.is_development(
+                min_new_weight=s.min_new_weight, min_novelty=s.min_novelty
+            )
+            status = "development" if developed else "duplicate"
+            event_type = "story.new_development" if developed else ""
+            story_terms = store.stories([story_id])[story_id].terms
+        new_units = {id(u) for n in (novelty.sentences if novelty else ()) for u in n.new_units}
+        store.add_article(
+            {
+                "id": article_id, "story_id": story_id, "input": origin, "status": status,
+                "match": match, "similarity": similarity,
+                "novelty": novelty.score if novelty else None,
+                "content_hash": a.content_hash, "canonical_url": a.canonical_url,
+                "version": version, "revision_of": revision_of,
+                "url": a.article.url, "title": a.article.title, "source": a.article.source,
+                "author": a.article.author, "published_at": a.article.published_at,
+                "language": a.article.language, "site_name": a.article.site_name,
+                "text": a.article.text, "event_time": at, "ingested_at": now,
+                "dup_sig": a.dup_signature.tobytes(),
+            },
+            [
+                (article_id, x.index, x.text,
+                 json.dumps([u.to_dict() for u in x.units]),
+                 json.dumps([u.to_dict() for u in x.units if id(u) in new_units or not novelty]))
+                for x in a.sentences
+            ],
+        )
+        store.add_keys(story_id, a.vocabulary, article_id)
+        store.update_story(
+            story_id,
+            terms=merge_terms(story_terms, a.terms),
+            seen_at=at,
+            development_at=at if status == "development" else None,
+        )
+        store.add_document_terms(a.terms)
+        store.index_add(dup_keys + story_keys, article_id, story_id)
+
+        event = None
+        if event_type:
+            event = self._event(event_type, store, story_id, article_id, a, novelty, now)
+            store.add_event(event, at=now)
+        logger.info("%s %s -> %s %s (%s)", origin, article_id, status, story_id, match)
+        return IngestResult(origin, status, story_id, article_id, event)  # type: ignore[arg-type]
+
+    def _match(
+        self,
+        a: Analysis,
+        store: SqliteStore,
+        vec: dict[str, float],
+        df: dict[str, int],
+        n_docs: int,
+        dup_keys: list[int],
+        story_keys: list[int],
+        at: float,
+    ) -> tuple[str | None, str, float | None]:
+        s = self.settings
+        window = s.story_window_s
+        # 1. a syndicated or lightly edited copy of a stored article
+        hits = store.index_query(dup_keys)
+        if hits:
+            sigs = store.dup_signatures([aid for aid, _ in hits])
+            stories = store.stories({sid for _, sid in hits})
+            scored = sorted(
+                (-estimate_jaccard(a.dup_signature, np.frombuffer(sigs[aid], dtype=np.uint32)), sid)
+                for aid, sid in hits
+                if abs(at - stories[sid].last_seen_at) <= window
+            )
+            if scored and -scored[0][0] >= s.dup_min_jaccard:
+                return scored[0][1], "near_duplicate", round(-scored[0][0], 4)
+        # 2. the same story told by another outlet: salient-term candidates, verified
+        candidates = {
+            sid: row
+            for sid, row in store.stories({sid for _, sid in store.index_query(story_keys)}).items()
+            if abs(at - row.last_seen_at) <= window
+        }
+        if not candidates:
+            return None, "new", None
+        all_terms = {t for row in candidates.values() for t in row.terms}
+        df_all = {**store.doc_freqs(all_terms - df.keys()), **df}
+        m = best_story(vec, {k: r.terms for k, r in candidates.items()}, df_all, n_docs,
+                       s.story_min_similarity)
+        return m.story_id, ("same_story" if m.story_id else "new"), m.similarity
+
+    def _event(
+        self,
+        event_type: str,
+        store: SqliteStore,
+        story_id: str,
+        article_id: str,
+        a: Analysis,
+        novelty: Novelty | None,
+        now: float,
+    ) -> dict[str, Any]:
+        story = store.story_summary(story_id)
+        art = a.article
+        return build_event(
+            event_type,
+            story={"id": story_id, "title": story["title"], "article_count": story["article_count"]},
+            article={"id": article_id, "url": art.url, "title": art.title, "source": art.source,
+                     "published_at": art.published_at},
+            occurred_at=now,
+            novelty=novelty,
+            sentences=a.sentences,
+            compared_with=store.story_article_ids(story_id, exclude=article_id),
+            max_facts=self.settings.max_event_facts,
+        )

@@ -1,0 +1,49 @@
+"""Salient terms: TF-IDF with document frequencies learned online from the stream."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+
+from worker.models import Sentence
+from worker.pipeline.text import STOPWORDS, words
+
+__all__ = ["cosine", "salient_terms", "term_counts", "weigh"]
+
+NAME_BOOST = 1.5  # names, places and numbers tell two same-type events apart (ECB+ hard negatives)
+
+
+def term_counts(sentences: Iterable[Sentence]) -> Counter[str]:
+    """Content-word counts of an article; names and numbers are marked with a leading `=`."""
+    counts: Counter[str] = Counter()
+    for s in sentences:
+        names = {w for u in s.units if u.kind in ("entity", "number") for w in words(u.text)}
+        for w in words(s.text):
+            if w in STOPWORDS or (len(w) < 3 and not w.isdigit()):
+                continue
+            counts["=" + w if w in names else w] += 1
+    return counts
+
+
+def weigh(tf: Mapping[str, int], df: Mapping[str, int], n_docs: int) -> dict[str, float]:
+    """L2-normalised TF-IDF vector; terms never seen before get the rarest weight."""
+    vec: dict[str, float] = {}
+    for term, count in tf.items():
+        idf = math.log((1 + n_docs) / (1 + df.get(term, 0))) + 1.0
+        boost = NAME_BOOST if term.startswith("=") else 1.0
+        vec[term] = (1.0 + math.log(count)) * idf * boost
+    norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+    return {t: v / norm for t, v in vec.items()}
+
+
+def salient_terms(vec: Mapping[str, float], k: int) -> list[str]:
+    """The k heaviest terms (ties broken alphabetically, so the choice is deterministic)."""
+    return [t for t, _ in sorted(vec.items(), key=lambda kv: (-kv[1], kv[0]))[:k]]
+
+
+def cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
+    """Dot product of two L2-normalised sparse vectors."""
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(v * b.get(t, 0.0) for t, v in a.items())

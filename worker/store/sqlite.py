@@ -1,0 +1,228 @@
+"""SQLite store (standard library): articles, stories, facts, events and the LSH index.
+
+One ingest is one `BEGIN IMMEDIATE` transaction, so a crash leaves either all of an article
+or none of it, and two processes on one file serialise instead of racing.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from worker.errors import TransientError
+
+__all__ = ["SqliteStore", "StoryRow"]
+
+SCHEMA_VERSION = "1"
+_CHUNK = 500  # stay under SQLite's bound-parameter limit
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRow:
+    """A story as the matcher needs it."""
+
+    id: str
+    title: str | None
+    last_seen_at: float
+    article_count: int
+    terms: dict[str, int]
+
+
+class SqliteStore:
+    """The embedded store; `index_signature` pins the LSH parameters the file was built with."""
+
+    def __init__(self, path: str, *, index_signature: str, busy_timeout_s: float = 30.0):
+        if path != ":memory:":
+            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(resources.files(__package__).joinpath("schema.sql").read_text())
+        self._check_meta("schema_version", SCHEMA_VERSION)
+        self._check_meta("index", index_signature)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _check_meta(self, key: str, value: str) -> None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        if row is None:
+            self.db.execute("INSERT INTO meta(key, value) VALUES (?, ?)", (key, value))
+        elif row["value"] != value:
+            raise ValueError(
+                f"{self.path} was built with {key}={row['value']!r} but the settings give "
+                f"{value!r}; use another --db or the settings it was built with"
+            )
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One atomic unit of work; waits for other writers rather than failing."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:  # database is locked past the busy timeout
+            raise TransientError(f"store busy: {exc}", reason="store_busy") from exc
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- document frequencies -------------------------------------------------------------
+    def doc_count(self) -> int:
+        row = self.db.execute("SELECT value FROM meta WHERE key='doc_count'").fetchone()
+        return int(row["value"]) if row else 0
+
+    def doc_freqs(self, terms: Iterable[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for chunk in _chunks(list(terms)):
+            q = f"SELECT term, df FROM term_df WHERE term IN ({_marks(chunk)})"
+            out.update({r["term"]: r["df"] for r in self.db.execute(q, chunk)})
+        return out
+
+    def add_document_terms(self, terms: Iterable[str]) -> None:
+        self.db.executemany(
+            "INSERT INTO term_df(term, df) VALUES (?, 1) ON CONFLICT(term) DO UPDATE SET df=df+1",
+            [(t,) for t in terms],
+        )
+        self.db.execute(
+            "INSERT INTO meta(key, value) VALUES ('doc_count', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value=CAST(value AS INTEGER)+1"
+        )
+
+    # -- LSH index --------------------------------------------------------------------------
+    def index_query(self, keys: list[int]) -> list[tuple[str, str]]:
+        """(article_id, story_id) of every entry sharing a band key; one statement per query."""
+        if not keys:
+            return []
+        q = f"SELECT DISTINCT article_id, story_id FROM lsh WHERE key IN ({_marks(keys)})"
+        return [(r[0], r[1]) for r in self.db.execute(q, keys)]
+
+    def index_add(self, keys: list[int], article_id: str, story_id: str) -> None:
+        self.db.executemany(
+            "INSERT INTO lsh(key, article_id, story_id) VALUES (?, ?, ?)",
+            [(k, article_id, story_id) for k in keys],
+        )
+
+    def prune_index(self, older_than: float) -> int:
+        """Drop the bands of stories whose newest article is older than `older_than`."""
+        cur = self.db.execute(
+            "DELETE FROM lsh WHERE story_id IN (SELECT id FROM stories WHERE last_seen_at < ?)",
+            (older_than,),
+        )
+        return cur.rowcount
+
+    # -- articles ---------------------------------------------------------------------------
+    def article_by_hash(self, content_hash: str) -> sqlite3.Row | None:
+        return self.db.execute(  # type: ignore[no-any-return]
+            "SELECT * FROM articles WHERE content_hash=?", (content_hash,)
+        ).fetchone()
+
+    def latest_by_url(self, canonical_url: str) -> sqlite3.Row | None:
+        return self.db.execute(  # type: ignore[no-any-return]
+            "SELECT * FROM articles WHERE canonical_url=? ORDER BY seq DESC LIMIT 1",
+            (canonical_url,),
+        ).fetchone()
+
+    def dup_signatures(self, article_ids: list[str]) -> dict[str, bytes]:
+        out: dict[str, bytes] = {}
+        for chunk in _chunks(article_ids):
+            q = f"SELECT id, dup_sig FROM articles WHERE id IN ({_marks(chunk)})"
+            out.update({r["id"]: r["dup_sig"] for r in self.db.execute(q, chunk)})
+        return out
+
+    def add_article(self, row: dict[str, Any], sentences: list[tuple[Any, ...]]) -> None:
+        cols = ", ".join(row)
+        self.db.execute(f"INSERT INTO articles({cols}) VALUES ({_marks(row)})", list(row.values()))
+        self.db.executemany(
+            "INSERT INTO sentences(article_id, idx, text, units, new_units) VALUES (?,?,?,?,?)",
+            sentences,
+        )
+
+    # -- stories ----------------------------------------------------------------------------
+    def stories(self, story_ids: Iterable[str]) -> dict[str, StoryRow]:
+        out: dict[str, StoryRow] = {}
+        for chunk in _chunks(list(story_ids)):
+            q = (
+                "SELECT id, title, last_seen_at, article_count, terms FROM stories "
+                f"WHERE id IN ({_marks(chunk)})"
+            )
+            for r in self.db.execute(q, chunk):
+                out[r["id"]] = StoryRow(
+                    r["id"], r["title"], r["last_seen_at"], r["article_count"], json.loads(r["terms"])
+                )
+        return out
+
+    def create_story(self, story_id: str, title: str | None, at: float) -> None:
+        self.db.execute(
+            "INSERT INTO stories(id, title, created_at, last_seen_at) VALUES (?, ?, ?, ?)",
+            (story_id, title, at, at),
+        )
+
+    def update_story(
+        self, story_id: str, *, terms: dict[str, int], seen_at: float, development_at: float | None
+    ) -> None:
+        self.db.execute(
+            "UPDATE stories SET terms=?, last_seen_at=MAX(last_seen_at, ?), "
+            "article_count=article_count+1, "
+            "last_development_at=COALESCE(?, last_development_at), "
+            "development_count=development_count+(? IS NOT NULL) WHERE id=?",
+            (json.dumps(terms, sort_keys=True), seen_at, development_at, development_at, story_id),
+        )
+
+    def story_summary(self, story_id: str) -> dict[str, Any]:
+        row = self.db.execute("SELECT * FROM stories WHERE id=?", (story_id,)).fetchone()
+        return dict(row)
+
+    def story_article_ids(self, story_id: str, *, exclude: str | None = None) -> list[str]:
+        rows = self.db.execute(
+            "SELECT id FROM articles WHERE story_id=? ORDER BY seq", (story_id,)
+        ).fetchall()
+        return [r[0] for r in rows if r[0] != exclude]
+
+    def known_keys(self, story_id: str, keys: Iterable[str]) -> set[str]:
+        known: set[str] = set()
+        for chunk in _chunks(list(keys)):
+            q = f"SELECT key FROM story_keys WHERE story_id=? AND key IN ({_marks(chunk)})"
+            known.update(r[0] for r in self.db.execute(q, [story_id, *chunk]))
+        return known
+
+    def add_keys(self, story_id: str, keys: Iterable[str], article_id: str) -> None:
+        self.db.executemany(
+            "INSERT OR IGNORE INTO story_keys(story_id, key, article_id) VALUES (?, ?, ?)",
+            [(story_id, k, article_id) for k in keys],
+        )
+
+    # -- events and rejections --------------------------------------------------------------
+    def add_event(self, event: dict[str, Any], *, at: float) -> bool:
+        """Store an event once; False when its id is already stored (idempotent)."""
+        cur = self.db.execute(
+            "INSERT OR IGNORE INTO events(id, type, story_id, article_id, created_at, payload) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (event["id"], event["type"], event["story"]["id"], event["article"]["id"], at,
+             json.dumps(event, sort_keys=True)),
+        )
+        return cur.rowcount == 1
+
+    def add_rejection(self, origin: str, reason: str, message: str, at: float) -> None:
+        self.db.execute(
+            "INSERT INTO rejections(input, reason, message, created_at) VALUES (?, ?, ?, ?)",
+            (origin, reason, message, at),
+        )
+
+
+def _marks(items: Iterable[Any]) -> str:
+    return ",".join("?" for _ in items)
+
+
+def _chunks(items: list[Any]) -> Iterator[list[Any]]:
+    for i in range(0, len(items), _CHUNK):
+        yield items[i : i + _CHUNK]
