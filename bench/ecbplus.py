@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import platform
 import random
@@ -105,6 +106,7 @@ def run_baseline(order: list[str], text: dict[str, str], threshold: float) -> di
 
 
 def main() -> None:
+    logging.basicConfig(level=logging.ERROR)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--datasets", type=Path, default=DEFAULT_DATASETS)
     ap.add_argument("--orders", type=int, default=5, help="seeded shuffles to average")
