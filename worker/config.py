@@ -44,7 +44,7 @@ class Settings:
 
     # -- novelty
     min_new_weight: float = 2.0  # new fact units (weighted) an article needs to be a development
-    min_novelty: float = 0.10  # share of the article's fact weight that must be new
+    min_novelty: float = 0.03  # share of the article's fact weight that must be new
     max_event_facts: int = 25  # novel sentences listed in one event (keeps payloads small)
 
     # -- input limits

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -463,19 +462,11 @@ def test_clean_text_is_idempotent_on_synthetic_text(raw):
     assert second.paragraphs == first.paragraphs
 
 
-def test_clean_text_stays_fast_on_seeds_and_large_input():
-    # Given the seeds and a large page of repeated headline-like lines
+def test_clean_text_removes_a_very_long_headline_list():
+    # Given a large page of 5,000 headline-like lines (speed is measured in bench/, not here)
     large = "\n".join(f"Headline Number {i} Says Something Big" for i in range(5000))
-    # When each seed is cleaned 50 times and the large page once
-    start = time.perf_counter()
-    for _ in range(50):
-        for raw in SEEDS.values():
-            clean_text(raw)
-    per_seed_ms = (time.perf_counter() - start) * 1000 / (50 * len(SEEDS))
-    start = time.perf_counter()
-    clean_text(large)
-    large_ms = (time.perf_counter() - start) * 1000
-    # Then a seed takes well under the budget (about 0.3 ms; loose bound for busy CI machines)
-    # and the large page scales linearly (no regex backtracking blow-up)
-    assert per_seed_ms < 3
-    assert large_ms < 500
+    # When it is cleaned
+    result = clean_text(large)
+    # Then every line is recognised as a headline list and nothing survives as body text
+    assert result.paragraphs == ()
+    assert {reason for _, reason in result.removed} == {"headline_list"}

@@ -57,6 +57,8 @@ _WORD_NUMBER = re.compile(
 _QUOTE = re.compile(r'"(?P<q>[^"]{2,600})"|(?<![\w])\'(?P<s>[^\'\n]{3,200}\s[^\'\n]{1,200})\'(?!\w)')
 _CAP_TOKEN = re.compile(r"[A-Z][\w'.-]*|[A-Z]{2,}")
 # Lower-case words that may sit inside a name: "Secretary of State", "Abu al-Baghdadi".
+# A lone nationality or direction adjective ("American", "Turkish", "Western") is rarely news.
+_DEMONYM = re.compile(r"^[A-Z][a-z]+(?:an|ish|ese|ern|ic|i)$")
 _NAME_JOINERS = frozenset("of de del la le al el bin ibn von van der den du da dos di the &".split())
 
 
@@ -123,7 +125,8 @@ def _units(sentence: str, mid_caps: set[str]) -> list[FactUnit]:
     for m in _WORD_NUMBER.finditer(sentence):
         unit = _unit_word(m.group("unit"))
         if unit and not any(taken[m.start() : m.end()]) and claim(m):
-            units.append(FactUnit("number", m.group(), (f"n:{_NUMBER_WORDS[m.group('w').lower()]}:{unit}",)))
+            key = f"n:{_NUMBER_WORDS[m.group('w').lower()]}:{unit}"
+            units.append(FactUnit("number", m.group(), (key,), weight=0.5))  # "two players"
     units.extend(_entities(sentence, taken, mid_caps))
     return units
 
@@ -170,7 +173,8 @@ def _entities(sentence: str, taken: list[bool], mid_caps: set[str]) -> list[Fact
             text = sentence[run[0].start() : run[-1].end()].rstrip(".")
             keys = tuple(sorted({"w:" + fold(w) for w in words(" ".join(names))}))
             if keys:
-                out.append(FactUnit("entity", text, keys))
+                weak = len(names) == 1 and _DEMONYM.search(names[0]) is not None
+                out.append(FactUnit("entity", text, keys, weight=0.5 if weak else 1.0))
         run.clear()
 
     for i, t in enumerate(tokens):
