@@ -121,7 +121,8 @@ def _units(sentence: str, mid_caps: set[str]) -> list[FactUnit]:
             units.append(FactUnit("date", m.group(), (f"d:{m.group().lower()}",), weight=0.3))
     for m in _NUMBER.finditer(sentence):
         if not any(taken[m.start() : m.end("v")]) and claim(m):
-            units.append(FactUnit("number", m.group().strip(), (_number_key(m),)))
+            key, end = _number_key(m)
+            units.append(FactUnit("number", sentence[m.start() : end].strip(), (key,)))
     for m in _WORD_NUMBER.finditer(sentence):
         unit = _unit_word(m.group("unit"))
         if unit and not any(taken[m.start() : m.end()]) and claim(m):
@@ -149,12 +150,18 @@ def _unit_word(word: str | None) -> str | None:
     return fold(w[:-1] if w.endswith("s") and len(w) > 3 else w)
 
 
-def _number_key(m: re.Match[str]) -> str:
+def _number_key(m: re.Match[str]) -> tuple[str, int]:
+    """Key of a number with its unit, and where its surface text ends."""
     value = float(m.group("v").replace(",", ""))
+    end = max(m.end("v"), m.end("pct"), m.end("scale"))
     if m.group("scale"):
         value *= _SCALE[m.group("scale").lower()]
-    unit = "%" if m.group("pct") else (m.group("cur") or _unit_word(m.group("unit")) or "")
-    return f"n:{value:g}:{unit}"
+    if m.group("pct"):
+        return f"n:{value:g}:%", end
+    if m.group("cur"):
+        return f"n:{value:g}:{m.group('cur')}", end
+    unit = _unit_word(m.group("unit"))
+    return f"n:{value:g}:{unit or ''}", m.end("unit") if unit else end
 
 
 def _entities(sentence: str, taken: list[bool], mid_caps: set[str]) -> list[FactUnit]:
