@@ -112,7 +112,7 @@ class Pipeline:
         novelty: Novelty | None = None
         if story_id is None:
             story_id = "s_" + a.content_hash[:16]
-            store.create_story(story_id, a.article.title, at)
+            store.create_story(story_id, a.article.title or _headline(a), at)
             status, event_type = "new_story", "story.created"
             story_terms: dict[str, int] = {}
         else:
@@ -223,3 +223,11 @@ class Pipeline:
             compared_with=store.story_article_ids(story_id, exclude=article_id),
             max_facts=self.settings.max_event_facts,
         )
+
+
+def _headline(a: Analysis) -> str | None:
+    """A title for a story whose first article has none: its first sentence, shortened."""
+    if not a.sentences:
+        return None
+    first = a.sentences[0].text
+    return first if len(first) <= 100 else first[:99].rsplit(" ", 1)[0] + "\u2026"

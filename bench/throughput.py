@@ -1,0 +1,590 @@
+"""End-to-end throughput: wirewatch ingest against `trafilatura.extract` alone, in the same run.
+
+Usage: .venv/bin/python bench/throughput.py [--datasets PATH] [--repeat N] [--json]
+           [--text-rounds N] [--memory-passes N] [--profile] [--db-dir PATH]
+
+On the 181 Zyte pages (decompressed into memory first, so no I/O is timed) it measures:
+
+1. the baseline `trafilatura.extract(html, include_comments=False)`, pages/s;
+2. wirewatch end to end: `Pipeline(settings).ingest(Document(kind="html"), store)` into a fresh
+   SQLite file store, pages/s;
+3. their ratio, the issue's figure (target: at least 0.60). Reported, never asserted.
+
+The two alternate which goes first on each repeat and each starts with trafilatura's caches
+reset (outside the timings); the medians over --repeat runs are reported, the ratio as the
+median of the per-repeat ratios. Then, untimed by the headline:
+
+- a stage breakdown from one instrumented ingest pass: the stage functions (`extract_html`,
+  `Pipeline._analyse`, `_record`, `_match`, `assess`, `_event`, `ingest`) are wrapped with
+  timers, so stage = own time of that function minus the stages nested in it;
+- the plain-text path: the seeds (`seeds/*.txt`, kind="text", no trafilatura) ingested
+  --text-rounds times, each round into a fresh store, articles/s;
+- memory: in a fresh process per variant, RSS after each of --memory-passes passes over the
+  pages (fresh store per pass, since an exact copy stops at the content-hash check), to show
+  trafilatura's cache growth (#216) with and without the pipeline's periodic cache reset;
+- with --profile, cProfile over one more ingest pass: wirewatch's own functions by cumulative
+  ms per page (profiler overhead included: compare them with each other, not with the table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import cProfile
+import datetime as dt
+import gc
+import gzip
+import json
+import logging
+import multiprocessing
+import os
+import platform
+import pstats
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run as a script from anywhere: make `bench` and `worker` importable
+
+import trafilatura  # noqa: E402
+
+import worker.ingest  # noqa: E402
+import worker.pipeline.analysis  # noqa: E402
+from worker.config import Settings  # noqa: E402
+from worker.ingest import Pipeline  # noqa: E402
+from worker.models import Document  # noqa: E402
+from worker.pipeline.extract import reset_caches  # noqa: E402
+from worker.store.sqlite import SqliteStore  # noqa: E402
+
+DEFAULT_DATASETS = REPO.parent / "shared" / "datasets"
+ZYTE = "zyte-article-extraction"
+SEEDS = REPO / "seeds"
+TARGET_RATIO = 0.60  # the issue: end to end at least 60% of trafilatura.extract alone
+NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z; ingest i happens at NOW + i seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    id: str
+    html: str
+    url: str | None
+
+
+# -- data --------------------------------------------------------------------------------------
+def load_pages(zyte: Path) -> list[Page]:
+    """Every page of the benchmark, decompressed, in ground-truth order."""
+    with (zyte / "ground-truth.json").open(encoding="utf-8") as f:
+        items: dict[str, dict[str, Any]] = json.load(f)
+    pages = []
+    for page_id, item in items.items():
+        with gzip.open(zyte / "html" / f"{page_id}.html.gz", "rt", encoding="utf-8") as f:
+            pages.append(Page(page_id, f.read(), item.get("url") or None))
+    return pages
+
+
+def html_docs(pages: list[Page]) -> list[Document]:
+    return [Document(origin=p.id, body=p.html, kind="html", url=p.url) for p in pages]
+
+
+def text_docs() -> list[Document]:
+    return [
+        Document(origin=path.name, body=path.read_text(encoding="utf-8"), kind="text")
+        for path in sorted(SEEDS.glob("*.txt"))
+    ]
+
+
+# -- timed runs --------------------------------------------------------------------------------
+def run_baseline(pages: list[Page]) -> float:
+    """Seconds for `trafilatura.extract` over every page."""
+    reset_caches()  # cold caches and a collected heap for both contestants; untimed
+    start = time.perf_counter()
+    for page in pages:
+        trafilatura.extract(page.html, include_comments=False)
+    return time.perf_counter() - start
+
+
+def run_ingest(
+    batches: list[list[Document]],
+    db_dir: Path,
+    *,
+    pipeline: Pipeline | None = None,
+    settings: dict[str, Any] | None = None,
+    cold: bool = True,
+) -> tuple[float, Counter[str]]:
+    """Seconds spent in `Pipeline.ingest` over every batch, each batch into a fresh file store.
+
+    Opening and closing stores is not timed; the pipeline is built once (as in a worker).
+    `cold`: reset trafilatura's caches first (untimed), as `run_baseline` does.
+    """
+    if cold:
+        reset_caches()
+    statuses: Counter[str] = Counter()
+    elapsed = 0.0
+    with tempfile.TemporaryDirectory(prefix="wirewatch-bench-", dir=db_dir) as tmp:
+        if pipeline is None:
+            pipeline = Pipeline(Settings(db_path=str(Path(tmp) / "unused.db"), **(settings or {})))
+        for b, docs in enumerate(batches):
+            store = SqliteStore(
+                str(Path(tmp) / f"bench-{b}.db"), index_signature=pipeline.index_signature
+            )
+            try:
+                start = time.perf_counter()
+                for i, doc in enumerate(docs):
+                    statuses[pipeline.ingest(doc, store, now=NOW + i).status] += 1
+                elapsed += time.perf_counter() - start
+            finally:
+                store.close()
+    return elapsed, statuses
+
+
+def warm_up(pages: list[Page], db_dir: Path) -> None:
+    """One untimed pass of each: lazy imports, stoplists, dateparser locales, regex compiles."""
+    run_baseline(pages)
+    run_ingest([html_docs(pages)], db_dir)
+
+
+def headline(pages: list[Page], repeat: int, db_dir: Path) -> dict[str, Any]:
+    docs = html_docs(pages)
+    runs = []
+    for r in range(repeat):
+        baseline_first = r % 2 == 0  # alternate the order: a noisy 2-core box drifts
+        if baseline_first:
+            base_s = run_baseline(pages)
+        ours_s, statuses = run_ingest([docs], db_dir)
+        if not baseline_first:
+            base_s = run_baseline(pages)
+        runs.append(
+            {
+                "order": "extract first" if baseline_first else "wirewatch first",
+                "baseline_pages_per_s": len(pages) / base_s,
+                "wirewatch_pages_per_s": len(pages) / ours_s,
+                "ratio": base_s / ours_s,
+                "statuses": dict(statuses),
+            }
+        )
+    base = statistics.median(r["baseline_pages_per_s"] for r in runs)
+    ours = statistics.median(r["wirewatch_pages_per_s"] for r in runs)
+    ratio = statistics.median(r["ratio"] for r in runs)
+    return {
+        "runs": runs,
+        "baseline_pages_per_s": base,
+        "wirewatch_pages_per_s": ours,
+        "baseline_ms_per_page": 1000 / base,
+        "wirewatch_ms_per_page": 1000 / ours,
+        "ratio": ratio,
+        "target_ratio": TARGET_RATIO,
+        "meets_target": ratio >= TARGET_RATIO,
+    }
+
+
+def text_path(rounds: int, repeat: int, db_dir: Path) -> dict[str, Any]:
+    seeds = text_docs()
+    if not seeds:
+        return {"articles": 0}
+    per_s = []
+    statuses: Counter[str] = Counter()
+    for _ in range(repeat):
+        elapsed, statuses = run_ingest([seeds] * rounds, db_dir)
+        per_s.append(rounds * len(seeds) / elapsed)
+    median = statistics.median(per_s)
+    return {
+        "seeds": len(seeds),
+        "rounds": rounds,
+        "articles": rounds * len(seeds),
+        "articles_per_s": median,
+        "ms_per_article": 1000 / median,
+        "runs_articles_per_s": per_s,
+        "statuses": dict(statuses),
+    }
+
+
+# -- stage breakdown ---------------------------------------------------------------------------
+# (stage, owner, attribute, stages nested inside it). Owners are resolved per pipeline.
+_STAGES: list[tuple[str, str, str, tuple[str, ...]]] = [
+    ("ingest", "pipeline", "ingest", ("_analyse", "_record")),
+    ("_analyse", "pipeline", "_analyse", ("extract",)),
+    ("extract", "analysis", "extract_html", ()),
+    ("clean", "analysis", "clean_text", ()),
+    ("_record", "pipeline", "_record", ("match", "novelty", "event")),
+    ("match", "pipeline", "_match", ()),
+    ("novelty", "ingest", "assess", ()),
+    ("event", "pipeline", "_event", ()),
+]
+_LABELS = {
+    "extract": "extract: extract_html (trafilatura + our wrapper)",
+    "clean": "clean: clean_text (text path)",
+    "_analyse": "analyse: sentences, facts, terms, hash, MinHash",
+    "match": "match: LSH queries + candidate verification",
+    "novelty": "novelty: assess",
+    "event": "event: build the event payload",
+    "_record": "record: df, TF-IDF, signatures, store writes",
+    "ingest": "transaction: BEGIN/COMMIT, prune, rejections",
+}
+
+
+@contextmanager
+def instrumented(pipeline: Pipeline) -> Iterator[dict[str, float]]:
+    """Wrap the stage functions with timers; yields stage -> total seconds (inclusive)."""
+    owners: dict[str, Any] = {
+        "pipeline": pipeline,
+        "analysis": worker.pipeline.analysis,
+        "ingest": worker.ingest,
+    }
+    totals: dict[str, float] = {}
+    undo: list[Callable[[], None]] = []
+
+    def timed(stage: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                totals[stage] = totals.get(stage, 0.0) + time.perf_counter() - start
+
+        return run
+
+    for stage, owner_name, attr, _ in _STAGES:
+        owner = owners[owner_name]
+        fn = getattr(owner, attr, None)
+        if fn is None:  # renamed by someone: that stage's time stays in its caller's
+            continue
+        totals[stage] = 0.0
+        setattr(owner, attr, timed(stage, fn))
+        if owner is pipeline:  # an instance attribute shadowing the method: drop it
+            undo.append(lambda owner=owner, attr=attr: delattr(owner, attr))
+        else:
+            undo.append(lambda owner=owner, attr=attr, fn=fn: setattr(owner, attr, fn))
+    try:
+        yield totals
+    finally:
+        for restore in reversed(undo):
+            restore()
+
+
+def breakdown(batches: list[list[Document]], db_dir: Path) -> dict[str, Any]:
+    """ms per article of each stage (own time: nested stages subtracted), from one pass."""
+    with tempfile.TemporaryDirectory(prefix="wirewatch-bench-", dir=db_dir) as tmp:
+        pipeline = Pipeline(Settings(db_path=str(Path(tmp) / "unused.db")))
+        with instrumented(pipeline) as totals:
+            elapsed, statuses = run_ingest(batches, db_dir, pipeline=pipeline)
+    n = sum(len(b) for b in batches)
+    own = {}
+    for stage, _, _, nested in _STAGES:
+        if stage in totals:
+            own[stage] = totals[stage] - sum(totals.get(s, 0.0) for s in nested)
+    total = totals.get("ingest", elapsed)
+    stages = [
+        {
+            "stage": stage,
+            "label": _LABELS[stage],
+            "ms_per_article": 1000 * seconds / n,
+            "share": seconds / total if total else 0.0,
+        }
+        for stage, seconds in own.items()
+        if totals[stage] > 0  # extract on the text path, clean on the HTML path
+    ]
+    return {
+        "articles": n,
+        "total_ms_per_article": 1000 * total / n,
+        "stages": stages,
+        "statuses": dict(statuses),
+    }
+
+
+# -- profile -----------------------------------------------------------------------------------
+def profile(pages: list[Page], db_dir: Path, top: int) -> list[dict[str, Any]]:
+    """wirewatch's own functions by cumulative time per page, under cProfile."""
+    profiler = cProfile.Profile()
+    docs = html_docs(pages)
+    with tempfile.TemporaryDirectory(prefix="wirewatch-bench-", dir=db_dir) as tmp:
+        pipeline = Pipeline(Settings(db_path=str(Path(tmp) / "bench.db")))
+        store = pipeline.open_store()
+        reset_caches()
+        profiler.enable()
+        for i, doc in enumerate(docs):
+            pipeline.ingest(doc, store, now=NOW + i)
+        profiler.disable()
+        store.close()
+    stats: dict[tuple[str, int, str], tuple[Any, ...]] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    ours = str(REPO / "worker")
+    rows = [
+        {
+            "function": f"{Path(file).relative_to(REPO)}:{line}({name})",
+            "calls": calls,
+            "cum_ms_per_page": 1000 * cum / len(docs),
+            "own_ms_per_page": 1000 * own / len(docs),
+        }
+        for (file, line, name), (_, calls, own, cum, _) in stats.items()
+        if file.startswith(ours)
+    ]
+    rows.sort(key=lambda r: -r["cum_ms_per_page"])
+    return rows[:top]
+
+
+# -- memory ------------------------------------------------------------------------------------
+def _rss_mb() -> tuple[float, float]:
+    """(current RSS, peak RSS) of this process in MB."""
+    current = 0.0
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                current = int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    return current, peak
+
+
+def memory_child(datasets: str, variant: str, passes: int, db_dir: str) -> dict[str, Any]:
+    """Runs in a fresh process: RSS after loading, then after each pass over the pages."""
+    logging.disable(logging.ERROR)
+    pages = load_pages(Path(datasets) / ZYTE)
+    docs = html_docs(pages)
+    loaded = _rss_mb()
+    after: list[tuple[float, float]] = []
+    if variant == "trafilatura.extract":
+        for _ in range(passes):
+            for page in pages:
+                trafilatura.extract(page.html, include_comments=False)
+            after.append(_rss_mb())
+    else:
+        settings: dict[str, Any] = {}
+        if variant.endswith("no cache reset"):
+            settings["extract_cache_reset_every"] = 10**9
+        with tempfile.TemporaryDirectory(prefix="wirewatch-bench-", dir=db_dir) as tmp:
+            pipeline = Pipeline(Settings(db_path=str(Path(tmp) / "unused.db"), **settings))
+            settings["extract_cache_reset_every"] = pipeline.settings.extract_cache_reset_every
+            for _ in range(passes):  # one pipeline (its reset counter runs on), fresh stores
+                run_ingest([docs], Path(tmp), pipeline=pipeline, cold=False)
+                after.append(_rss_mb())
+    return {
+        "variant": variant,
+        "pages_per_pass": len(pages),
+        "passes": passes,
+        "rss_loaded_mb": loaded[0],
+        "rss_after_pass_mb": [a[0] for a in after],
+        "peak_rss_mb": after[-1][1] if after else loaded[1],
+        "growth_pass1_to_last_mb": after[-1][0] - after[0][0] if after else 0.0,
+        "cache_reset_every": settings.get("extract_cache_reset_every"),
+    }
+
+
+def memory(datasets: Path, passes: int, db_dir: Path) -> list[dict[str, Any]]:
+    variants = ["trafilatura.extract", "wirewatch", "wirewatch, no cache reset"]
+    ctx = multiprocessing.get_context("spawn")
+    results = []
+    for variant in variants:  # one at a time: a fresh process each, nothing else running
+        with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+            results.append(
+                pool.submit(memory_child, str(datasets), variant, passes, str(db_dir)).result()
+            )
+    return results
+
+
+# -- report ------------------------------------------------------------------------------------
+def _git_commit() -> str:
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{commit}+uncommitted" if dirty else commit
+
+
+def _fs_type(path: Path) -> str:
+    """File system holding `path` (tmpfs makes SQLite commits nearly free)."""
+    best, fstype = "", "unknown"
+    try:
+        for line in Path("/proc/mounts").read_text().splitlines():
+            _, mount, kind, *_ = line.split()
+            if str(path.resolve()).startswith(mount) and len(mount) > len(best):
+                best, fstype = mount, kind
+    except OSError:
+        pass
+    return fstype
+
+
+def _machine(db_dir: Path) -> dict[str, Any]:
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "load_avg_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+        "python": platform.python_version(),
+        "trafilatura": trafilatura.__version__,
+        "commit": _git_commit(),
+        "db_dir": str(db_dir),
+        "db_fs": _fs_type(db_dir),
+        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+    }
+
+
+def print_report(report: dict[str, Any]) -> None:
+    m = report["machine"]
+    print(f"machine: {m['platform']} | {m['cpu']} x{m['cpus']} | load {m['load_avg_1m']}")
+    print(
+        f"python {m['python']} | trafilatura {m['trafilatura']} | commit {m['commit']}"
+        f" | {m['date']}"
+    )
+    print(
+        f"pages: {report['pages']} of {ZYTE}, {report['html_mb']:.1f} MB decompressed in memory;"
+        f" store: SQLite file in {m['db_dir']} ({m['db_fs']})"
+    )
+    h = report["headline"]
+    print(f"\n{'run':<5}{'order':<17}{'extract p/s':>13}{'wirewatch p/s':>15}{'ratio':>8}")
+    for i, r in enumerate(h["runs"], 1):
+        print(
+            f"{i:<5}{r['order']:<17}{r['baseline_pages_per_s']:>13.1f}"
+            f"{r['wirewatch_pages_per_s']:>15.1f}{r['ratio']:>8.2f}"
+        )
+    print(
+        f"{'median':<22}{h['baseline_pages_per_s']:>13.1f}{h['wirewatch_pages_per_s']:>15.1f}"
+        f"{h['ratio']:>8.2f}"
+    )
+    print(
+        f"ms/page: extract {h['baseline_ms_per_page']:.1f}, "
+        f"wirewatch {h['wirewatch_ms_per_page']:.1f} | statuses {h['runs'][-1]['statuses']}"
+    )
+    verdict = "meets" if h["meets_target"] else "BELOW"
+    print(
+        f"issue figure: wirewatch / trafilatura.extract = {h['ratio']:.2f} "
+        f"({verdict} the {TARGET_RATIO:.2f} target)"
+    )
+
+    for key, title in (("breakdown", "HTML"), ("text_breakdown", "text")):
+        b = report.get(key)
+        if not b:
+            continue
+        print(
+            f"\nstage breakdown, {title} path (one instrumented pass, own time, "
+            f"{b['articles']} articles, {b['total_ms_per_article']:.1f} ms/article):"
+        )
+        for s in b["stages"]:
+            print(f"  {s['label']:<52}{s['ms_per_article']:>8.2f} ms{100 * s['share']:>6.1f}%")
+
+    t = report.get("text")
+    if t and t.get("articles"):
+        print(
+            f"\ntext path: {t['seeds']} seeds x {t['rounds']} rounds (fresh store per round): "
+            f"{t['articles_per_s']:.1f} articles/s, {t['ms_per_article']:.2f} ms/article "
+            f"| statuses {t['statuses']}"
+        )
+
+    print(f"\npeak RSS of this process: {report['peak_rss_mb']:.0f} MB")
+    mem = report.get("memory")
+    if mem:
+        print(f"RSS MB in a fresh process per variant, after each pass of {report['pages']} pages:")
+        for v in mem:
+            passes = " ".join(f"{x:.0f}" for x in v["rss_after_pass_mb"])
+            print(
+                f"  {v['variant']:<27} loaded {v['rss_loaded_mb']:.0f} | passes {passes}"
+                f" | growth {v['growth_pass1_to_last_mb']:+.0f} | peak {v['peak_rss_mb']:.0f}"
+            )
+
+    prof = report.get("profile")
+    if prof:
+        print("\ncProfile, wirewatch functions by cumulative ms/page (profiler overhead included):")
+        print(f"  {'function':<60}{'calls':>9}{'cum ms':>9}{'own ms':>9}")
+        for r in prof:
+            print(
+                f"  {r['function']:<60}{r['calls']:>9}{r['cum_ms_per_page']:>9.2f}"
+                f"{r['own_ms_per_page']:>9.2f}"
+            )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--datasets",
+        type=Path,
+        default=DEFAULT_DATASETS,
+        help=f"labelled data folder (default: {DEFAULT_DATASETS})",
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs of each (median)")
+    parser.add_argument(
+        "--text-rounds", type=int, default=40, help="rounds over the seeds (text path)"
+    )
+    parser.add_argument(
+        "--memory-passes", type=int, default=5, help="passes over the pages per memory variant"
+    )
+    parser.add_argument("--profile", action="store_true", help="add a cProfile hot-spot table")
+    parser.add_argument(
+        "--db-dir",
+        type=Path,
+        default=Path(tempfile.gettempdir()),
+        help="where the temporary SQLite files go (default: the system temp dir)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+
+    zyte = args.datasets / ZYTE
+    if not (zyte / "ground-truth.json").is_file():
+        raise SystemExit(
+            f"{zyte}/ground-truth.json not found: pass --datasets PATH "
+            "(the shared datasets folder, read-only; never copy it into the project)"
+        )
+    logging.disable(logging.ERROR)  # trafilatura and the pipeline log every page
+
+    pages = load_pages(zyte)
+    machine = _machine(args.db_dir)
+    warm_up(pages, args.db_dir)
+    report: dict[str, Any] = {
+        "machine": machine,
+        "pages": len(pages),
+        "html_mb": sum(len(p.html.encode("utf-8")) for p in pages) / 1e6,
+        "repeat": args.repeat,
+        "headline": headline(pages, args.repeat, args.db_dir),
+    }
+    report["breakdown"] = breakdown([html_docs(pages)], args.db_dir)
+    if args.text_rounds > 0:
+        report["text"] = text_path(args.text_rounds, args.repeat, args.db_dir)
+        if report["text"].get("articles"):
+            report["text_breakdown"] = breakdown([text_docs()] * args.text_rounds, args.db_dir)
+    gc.collect()
+    report["peak_rss_mb"] = _rss_mb()[1]
+    if args.profile:
+        report["profile"] = profile(pages, args.db_dir, top=25)
+    if args.memory_passes > 0:
+        report["memory"] = memory(args.datasets, args.memory_passes, args.db_dir)
+
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print_report(report)
+    return 0  # the figures are reported, not asserted
+
+
+if __name__ == "__main__":
+    sys.exit(main())
