@@ -38,7 +38,12 @@ class Settings:
 
     # -- same story, other outlet: MinHash over salient terms, verified by TF-IDF cosine
     salient_terms: int = 40  # terms per article in the story signature
-    story_lsh_threshold: float = 0.1
+    story_lsh_threshold: float = 0.1  # used only when story_lsh_rows is 0 (datasketch's b, r)
+    # r=1 bands: a band matches when one permutation's minimum salient term is shared, so
+    # P(candidate) = 1-(1-J)^b: J=0.05 -> 0.96 at b=64 (64x2 bands gave 0.15: lost recall)
+    story_lsh_bands: int = 64
+    story_lsh_rows: int = 1
+    story_candidates: int = 10  # stories (most band hits first) verified by cosine per article
     story_min_similarity: float = 0.20  # cosine(article, story centroid) to join a story
     story_window_s: int = 4 * 86400  # a story inactive for longer no longer takes articles
 
@@ -67,6 +72,15 @@ class Settings:
             v = getattr(self, name)
             if v <= 0:
                 raise ValueError(f"{name} must be positive, got {v!r}")
+        if self.story_lsh_bands <= 0 or self.story_lsh_rows < 0 or self.story_candidates <= 0:
+            raise ValueError(
+                "story_lsh_bands and story_candidates must be positive and story_lsh_rows >= 0"
+            )
+        if self.story_lsh_bands * self.story_lsh_rows > self.num_perm:
+            raise ValueError(
+                f"story_lsh_bands * story_lsh_rows must be <= num_perm={self.num_perm}, got "
+                f"{self.story_lsh_bands} * {self.story_lsh_rows}"
+            )
         if self.min_new_weight < 0 or self.min_article_chars < 0:
             raise ValueError("min_new_weight and min_article_chars must be >= 0")
 

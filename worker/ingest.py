@@ -34,7 +34,11 @@ class Pipeline:
         self.settings = settings
         self.signer = Signer(settings.num_perm, settings.minhash_seed)
         self.dup_params = lsh_params(settings.dup_lsh_threshold, settings.num_perm)
-        self.story_params = lsh_params(settings.story_lsh_threshold, settings.num_perm)
+        self.story_params = (
+            (settings.story_lsh_bands, settings.story_lsh_rows)
+            if settings.story_lsh_rows
+            else lsh_params(settings.story_lsh_threshold, settings.num_perm)
+        )
         self.extract_config = extract.make_config()
         self._since_reset = 0
         self._since_prune = 0
@@ -187,11 +191,12 @@ class Pipeline:
             if scored and -scored[0][0] >= s.dup_min_jaccard:
                 return scored[0][1], "near_duplicate", round(-scored[0][0], 4)
         # 2. the same story told by another outlet: salient-term candidates, verified
-        candidates = {
-            sid: row
-            for sid, row in store.stories({sid for _, sid in store.index_query(story_keys)}).items()
-            if abs(at - row.last_seen_at) <= window
-        }
+        story_hits = store.index_story_hits(story_keys)
+        rows = store.stories(story_hits)
+        ranked = sorted(
+            (-n, sid) for sid, n in story_hits.items() if abs(at - rows[sid].last_seen_at) <= window
+        )
+        candidates = {sid: rows[sid] for _, sid in ranked[: s.story_candidates]}
         if not candidates:
             return None, "new", None
         all_terms = {t for row in candidates.values() for t in row.terms}

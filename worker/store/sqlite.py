@@ -106,6 +106,16 @@ class SqliteStore:
         q = f"SELECT DISTINCT article_id, story_id FROM lsh WHERE key IN ({_marks(keys)})"
         return [(r[0], r[1]) for r in self.db.execute(q, keys)]
 
+    def index_story_hits(self, keys: list[int]) -> dict[str, int]:
+        """Story id -> how many of `keys` (distinct band keys) it shares; one statement."""
+        if not keys:
+            return {}
+        q = (
+            "SELECT story_id, COUNT(DISTINCT key) FROM lsh "
+            f"WHERE key IN ({_marks(keys)}) GROUP BY story_id"
+        )
+        return {r[0]: int(r[1]) for r in self.db.execute(q, keys)}
+
     def index_add(self, keys: list[int], article_id: str, story_id: str) -> None:
         self.db.executemany(
             "INSERT INTO lsh(key, article_id, story_id) VALUES (?, ?, ?)",
