@@ -86,7 +86,7 @@ def load(datasets: Path, raw: bool = False) -> tuple[dict[str, Document], dict[s
     path = datasets / "ecbplus" / "docs.jsonl"
     if not path.exists():
         sys.exit(f"ECB+ not found at {path}: pass --datasets PATH (../shared/datasets)")
-    docs = [json.loads(line) for line in path.open()]
+    docs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     text = {d["doc_name"]: to_document(d["doc_name"], d["sentences"], raw) for d in docs}
     gold = {d["doc_name"]: d["subtopic"] for d in docs}
     return text, gold
