@@ -33,6 +33,7 @@ import argparse
 import concurrent.futures
 import cProfile
 import datetime as dt
+import functools
 import gc
 import gzip
 import json
@@ -156,7 +157,7 @@ def warm_up(pages: list[Page], db_dir: Path) -> None:
 
 def headline(pages: list[Page], repeat: int, db_dir: Path) -> dict[str, Any]:
     docs = html_docs(pages)
-    runs = []
+    runs: list[dict[str, Any]] = []
     for r in range(repeat):
         baseline_first = r % 2 == 0  # alternate the order: a noisy 2-core box drifts
         if baseline_first:
@@ -266,9 +267,9 @@ def instrumented(pipeline: Pipeline) -> Iterator[dict[str, float]]:
         totals[stage] = 0.0
         setattr(owner, attr, timed(stage, fn))
         if owner is pipeline:  # an instance attribute shadowing the method: drop it
-            undo.append(lambda owner=owner, attr=attr: delattr(owner, attr))
+            undo.append(functools.partial(delattr, owner, attr))
         else:
-            undo.append(lambda owner=owner, attr=attr, fn=fn: setattr(owner, attr, fn))
+            undo.append(functools.partial(setattr, owner, attr, fn))
     try:
         yield totals
     finally:
