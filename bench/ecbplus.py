@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.machine import cpu_model  # noqa: E402
 from worker.config import Settings  # noqa: E402
 from worker.ingest import Pipeline  # noqa: E402
 from worker.models import Document  # noqa: E402
@@ -162,7 +163,7 @@ def main() -> None:
         orders.append(order)
 
     out: dict[str, object] = {
-        "machine": f"{platform.machine()} {_cpu()} python {platform.python_version()}",
+        "machine": f"{platform.machine()} {cpu_model()} python {platform.python_version()}",
         "date": time.strftime("%Y-%m-%d"),
         "docs": len(names),
         "gold_clusters": len(set(gold.values())),
@@ -212,16 +213,6 @@ def main() -> None:
           f"stories, {args.orders} shuffled orders\nmachine: {out['machine']}  date: {out['date']}")
     for r in rows:
         print("  " + "  ".join(f"{k}={v}" for k, v in r.items()))
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown cpu"
 
 
 if __name__ == "__main__":

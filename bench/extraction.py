@@ -6,11 +6,8 @@ Usage: .venv/bin/python bench/extraction.py [--datasets PATH] [--limit N] [--jso
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import logging
-import os
-import platform
 import statistics
 import sys
 import time
@@ -24,6 +21,7 @@ sys.path.insert(0, str(REPO))  # run as a script from anywhere: make `bench` and
 import trafilatura  # noqa: E402
 from trafilatura.settings import Document  # noqa: E402
 
+from bench.machine import machine_info  # noqa: E402
 from bench.zyte_metric import (  # noqa: E402
     Scores,
     load_baseline_output,
@@ -106,26 +104,6 @@ def _run(
     return results
 
 
-def _machine() -> dict[str, Any]:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "platform": platform.platform(),
-        "cpu": cpu,
-        "cpus": os.cpu_count(),
-        "load_avg_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-        "python": platform.python_version(),
-        "trafilatura": trafilatura.__version__,
-        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-    }
-
-
 def _print_table(report: dict[str, Any]) -> None:
     m = report["machine"]
     print(f"machine: {m['platform']} | {m['cpu']} x{m['cpus']} | load {m['load_avg_1m']}")
@@ -180,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         "ours": _ours(make_config()),
     }
     report = {
-        "machine": _machine(),
+        "machine": machine_info(),
         "pages": len(gold),
         "metric_check": metric_check,
         "results": _run(extractors, gold, zyte),

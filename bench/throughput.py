@@ -32,19 +32,15 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import cProfile
-import datetime as dt
 import functools
 import gc
 import gzip
 import json
 import logging
 import multiprocessing
-import os
-import platform
 import pstats
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -62,6 +58,7 @@ import trafilatura  # noqa: E402
 
 import worker.ingest  # noqa: E402
 import worker.pipeline.analysis  # noqa: E402
+from bench.machine import machine_info  # noqa: E402
 from worker.config import Settings  # noqa: E402
 from worker.ingest import Pipeline  # noqa: E402
 from worker.models import Document  # noqa: E402
@@ -415,27 +412,6 @@ def memory(datasets: Path, passes: int, db_dir: Path) -> list[dict[str, Any]]:
 
 
 # -- report ------------------------------------------------------------------------------------
-def _git_commit() -> str:
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{commit}+uncommitted" if dirty else commit
-
-
 def _fs_type(path: Path) -> str:
     """File system holding `path` (tmpfs makes SQLite commits nearly free)."""
     best, fstype = "", "unknown"
@@ -450,26 +426,7 @@ def _fs_type(path: Path) -> str:
 
 
 def _machine(db_dir: Path) -> dict[str, Any]:
-    cpu = platform.processor() or "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "platform": platform.platform(),
-        "cpu": cpu,
-        "cpus": os.cpu_count(),
-        "load_avg_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
-        "python": platform.python_version(),
-        "trafilatura": trafilatura.__version__,
-        "commit": _git_commit(),
-        "db_dir": str(db_dir),
-        "db_fs": _fs_type(db_dir),
-        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-    }
+    return {**machine_info(), "db_dir": str(db_dir), "db_fs": _fs_type(db_dir)}
 
 
 def print_report(report: dict[str, Any]) -> None:

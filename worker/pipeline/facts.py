@@ -21,6 +21,7 @@ _MONTHS = {
     for m in names
 }
 _WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
+_DATE_WORDS = _WEEKDAYS | frozenset(_MONTHS)  # dates, not names
 _MONTH_RE = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
     r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
@@ -64,7 +65,7 @@ _NAME_JOINERS = frozenset("of de del la le al el bin ibn von van der den du da d
 
 def article_sentences(paragraphs: Iterable[str]) -> tuple[Sentence, ...]:
     """Every sentence of the article with its fact units, in order."""
-    sentences = [normalize(s) for p in paragraphs for s in split_sentences(normalize(p))]
+    sentences = [s for p in paragraphs for s in split_sentences(normalize(p))]
     mid_caps = _mid_sentence_capitals(sentences)
     return tuple(
         Sentence(index=i, text=s, units=tuple(_units(s, mid_caps))) for i, s in enumerate(sentences)
@@ -191,7 +192,7 @@ def _entities(sentence: str, taken: list[bool], mid_caps: set[str]) -> list[Fact
         if run and gap.strip():
             flush()  # punctuation between words ends a name
         is_joiner = bool(run) and word.lower() in _NAME_JOINERS
-        if is_cap and word.lower().rstrip(".") not in _WEEKDAYS | set(_MONTHS):
+        if is_cap and word.lower().rstrip(".") not in _DATE_WORDS:
             run.append(t)
         elif is_joiner:
             run.append(t)
