@@ -66,11 +66,12 @@ class Pipeline:
             return IngestResult(input=doc.origin, status="rejected", error=str(exc))
         with store.transaction():
             result = self._record(doc.origin, analysis, store, now)
-            self._since_prune += 1
-            if self._since_prune >= PRUNE_EVERY:
-                self._since_prune = 0
+        self._since_prune += 1
+        if self._since_prune >= PRUNE_EVERY:
+            self._since_prune = 0
+            with store.transaction():
                 pruned = store.prune_index(now - self.settings.story_window_s)
-                logger.info("pruned %d LSH rows of stories past their window", pruned)
+            logger.info("pruned %d LSH rows of stories past their window", pruned)
         return result
 
     def _analyse(self, doc: Document) -> Analysis:
@@ -113,20 +114,38 @@ class Pipeline:
                 a, store, vec, df, n_docs, dup_keys, story_keys, at
             )
 
+        # every read happens above this line and in this block; only writes follow it, so a
+        # store may buffer the writes and apply them atomically at commit (RedisStore does)
         novelty: Novelty | None = None
         if story_id is None:
             story_id = "s_" + a.content_hash[:16]
-            store.create_story(story_id, a.article.title or _headline(a), at)
+            title, count, compared = a.article.title or _headline(a), 0, []
             status, event_type = "new_story", "story.created"
             story_terms: dict[str, int] = {}
         else:
+            row = store.stories([story_id])[story_id]
+            title, count, story_terms = row.title, row.article_count, row.terms
+            compared = store.story_article_ids(story_id)
             novelty = assess(a.sentences, store.known_keys(story_id, a.vocabulary))
             developed = novelty.is_development(
                 min_new_weight=s.min_new_weight, min_novelty=s.min_novelty
             )
             status = "development" if developed else "duplicate"
             event_type = "story.new_development" if developed else ""
-            story_terms = store.stories([story_id])[story_id].terms
+        event = None
+        if event_type:
+            event = self._event(
+                event_type,
+                story={"id": story_id, "title": title, "article_count": count + 1},
+                article_id=article_id,
+                a=a,
+                novelty=novelty,
+                compared_with=compared,
+                now=now,
+            )
+
+        if count == 0:
+            store.create_story(story_id, title, at)
         new_units = {id(u) for n in (novelty.sentences if novelty else ()) for u in n.new_units}
         store.add_article(
             {
@@ -158,9 +177,7 @@ class Pipeline:
         store.add_document_terms(a.terms)
         store.index_add(dup_keys + story_keys, article_id, story_id)
 
-        event = None
-        if event_type:
-            event = self._event(event_type, store, story_id, article_id, a, novelty, now)
+        if event is not None:
             store.add_event(event, at=now)
         logger.info("%s %s -> %s %s (%s)", origin, article_id, status, story_id, match)
         return IngestResult(origin, status, story_id, article_id, event)  # type: ignore[arg-type]
@@ -208,24 +225,24 @@ class Pipeline:
     def _event(
         self,
         event_type: str,
-        store: SqliteStore,
-        story_id: str,
+        *,
+        story: dict[str, Any],
         article_id: str,
         a: Analysis,
         novelty: Novelty | None,
+        compared_with: list[str],
         now: float,
     ) -> dict[str, Any]:
-        story = store.story_summary(story_id)
         art = a.article
         return build_event(
             event_type,
-            story={"id": story_id, "title": story["title"], "article_count": story["article_count"]},
+            story=story,
             article={"id": article_id, "url": art.url, "title": art.title, "source": art.source,
                      "published_at": art.published_at},
             occurred_at=now,
             novelty=novelty,
             sentences=a.sentences,
-            compared_with=store.story_article_ids(story_id, exclude=article_id),
+            compared_with=compared_with,
             max_facts=self.settings.max_event_facts,
         )
 
