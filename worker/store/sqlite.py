@@ -10,28 +10,17 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from worker.errors import TransientError
+from worker.store.base import StoryRow
 
 __all__ = ["SqliteStore", "StoryRow"]
 
 SCHEMA_VERSION = "1"
 _CHUNK = 500  # stay under SQLite's bound-parameter limit
-
-
-@dataclass(frozen=True, slots=True)
-class StoryRow:
-    """A story as the matcher needs it."""
-
-    id: str
-    title: str | None
-    last_seen_at: float
-    article_count: int
-    terms: dict[str, int]
 
 
 class SqliteStore:
@@ -116,10 +105,18 @@ class SqliteStore:
         )
         return {r[0]: int(r[1]) for r in self.db.execute(q, keys)}
 
-    def index_add(self, keys: list[int], article_id: str, story_id: str) -> None:
+    def index_add(
+        self,
+        keys: list[int],
+        article_id: str,
+        story_id: str,
+        *,
+        story_keys: list[int] | None = None,
+    ) -> None:
+        """One row per band key; both kinds share the table (their keys never collide)."""
         self.db.executemany(
             "INSERT INTO lsh(key, article_id, story_id) VALUES (?, ?, ?)",
-            [(k, article_id, story_id) for k in keys],
+            [(k, article_id, story_id) for k in [*keys, *(story_keys or ())]],
         )
 
     def prune_index(self, older_than: float) -> int:
@@ -131,16 +128,18 @@ class SqliteStore:
         return cur.rowcount
 
     # -- articles ---------------------------------------------------------------------------
-    def article_by_hash(self, content_hash: str) -> sqlite3.Row | None:
-        return self.db.execute(  # type: ignore[no-any-return]
-            "SELECT * FROM articles WHERE content_hash=?", (content_hash,)
-        ).fetchone()
+    def article_by_hash(self, content_hash: str) -> dict[str, Any] | None:
+        return _article(
+            self.db.execute("SELECT * FROM articles WHERE content_hash=?", (content_hash,))
+        )
 
-    def latest_by_url(self, canonical_url: str) -> sqlite3.Row | None:
-        return self.db.execute(  # type: ignore[no-any-return]
-            "SELECT * FROM articles WHERE canonical_url=? ORDER BY seq DESC LIMIT 1",
-            (canonical_url,),
-        ).fetchone()
+    def latest_by_url(self, canonical_url: str) -> dict[str, Any] | None:
+        return _article(
+            self.db.execute(
+                "SELECT * FROM articles WHERE canonical_url=? ORDER BY seq DESC LIMIT 1",
+                (canonical_url,),
+            )
+        )
 
     def dup_signatures(self, article_ids: list[str]) -> dict[str, bytes]:
         out: dict[str, bytes] = {}
@@ -167,7 +166,11 @@ class SqliteStore:
             )
             for r in self.db.execute(q, chunk):
                 out[r["id"]] = StoryRow(
-                    r["id"], r["title"], r["last_seen_at"], r["article_count"], json.loads(r["terms"])
+                    r["id"],
+                    r["title"],
+                    r["last_seen_at"],
+                    r["article_count"],
+                    json.loads(r["terms"]),
                 )
         return out
 
@@ -217,8 +220,14 @@ class SqliteStore:
         cur = self.db.execute(
             "INSERT OR IGNORE INTO events(id, type, story_id, article_id, created_at, payload) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (event["id"], event["type"], event["story"]["id"], event["article"]["id"], at,
-             json.dumps(event, sort_keys=True)),
+            (
+                event["id"],
+                event["type"],
+                event["story"]["id"],
+                event["article"]["id"],
+                at,
+                json.dumps(event, sort_keys=True),
+            ),
         )
         return cur.rowcount == 1
 
@@ -227,6 +236,65 @@ class SqliteStore:
             "INSERT INTO rejections(input, reason, message, created_at) VALUES (?, ?, ?, ?)",
             (origin, reason, message, at),
         )
+
+    # -- read views -------------------------------------------------------------------------
+    def list_stories(self, *, limit: int = 50) -> list[dict[str, Any]]:
+        """Stories, the most recently developed (or created) first."""
+        rows = self.db.execute(
+            "SELECT id, title, article_count, development_count, created_at, last_seen_at, "
+            "last_development_at FROM stories "
+            "ORDER BY COALESCE(last_development_at, created_at) DESC, seq DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [dict(r) for r in rows]
+
+    def story_detail(self, story_id: str) -> dict[str, Any] | None:
+        """A story with its articles in order and, for each, the facts it added."""
+        story = self.db.execute("SELECT * FROM stories WHERE id=?", (story_id,)).fetchone()
+        if story is None:
+            return None
+        out = {k: story[k] for k in story.keys() if k != "terms"}
+        articles = []
+        for a in self.db.execute(
+            "SELECT id, input, status, match, similarity, novelty, version, revision_of, url, "
+            "title, source, published_at, ingested_at FROM articles WHERE story_id=? ORDER BY seq",
+            (story_id,),
+        ):
+            added = [
+                {"text": s["text"], "new_units": json.loads(s["new_units"])}
+                for s in self.db.execute(
+                    "SELECT text, new_units FROM sentences WHERE article_id=? "
+                    "AND new_units != '[]' ORDER BY idx",
+                    (a["id"],),
+                )
+            ]
+            articles.append({**dict(a), "added_facts": added})
+        out["articles"] = articles
+        return out
+
+    def list_events(self, *, story_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """The latest `limit` event documents, oldest first (the order they were emitted)."""
+        where, args = ("WHERE story_id=?", [story_id]) if story_id else ("", [])
+        rows = self.db.execute(
+            f"SELECT payload FROM (SELECT seq, payload FROM events {where} "
+            "ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+            [*args, limit],
+        ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def list_rejections(self, *, limit: int = 100) -> list[dict[str, Any]]:
+        """Rejected inputs, newest first, with their reasons."""
+        rows = self.db.execute(
+            "SELECT input, reason, message, created_at FROM rejections ORDER BY seq DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [dict(r) for r in rows]
+
+
+def _article(cursor: sqlite3.Cursor) -> dict[str, Any] | None:
+    """An article row as given to add_article (without the internal `seq`)."""
+    row = cursor.fetchone()
+    return None if row is None else {k: row[k] for k in row.keys() if k != "seq"}
 
 
 def _marks(items: Iterable[Any]) -> str:

@@ -1,0 +1,113 @@
+"""Every Redis key wirewatch uses, under one versioned prefix (`ww:v1:`), with why-comments.
+
+Nothing else builds a key string: `RedisStore` and its Lua scripts get names from `Keys`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+__all__ = ["LAYOUT_VERSION", "PREFIX", "Keys"]
+
+# Bump when the layout below changes incompatibly: a new version starts an empty keyspace
+# beside the old one instead of misreading it.
+LAYOUT_VERSION = "v1"
+PREFIX = f"ww:{LAYOUT_VERSION}:"
+
+
+class Keys:
+    """Key names of one store: `ww:v1:` plus an optional namespace (tests isolate with it)."""
+
+    def __init__(self, namespace: str = ""):
+        if ":" in namespace or any(c.isspace() for c in namespace):
+            raise ValueError(f"namespace must not contain ':' or spaces, got {namespace!r}")
+        self.prefix = PREFIX + (f"{namespace}:" if namespace else "")
+        p = self.prefix
+
+        # -- global, never expire ---------------------------------------------------------
+        # hash: schema_version, index signature, index layout, doc_count. A store opened with
+        # another signature or layout refuses, like the SQLite `meta` table.
+        self.meta = p + "meta"
+        # hash term -> document frequency: the IDF learned from the stream. It grows with the
+        # vocabulary (sublinearly), not with the number of articles.
+        self.doc_freqs = p + "df"
+        # the one lock of the match-or-create transaction (SET NX PX, random token); a
+        # commit WATCHes it, so a worker whose lock expired cannot commit
+        self.lock = p + "lock"
+        # counter giving stories their creation order (`seq`), as SQLite's rowid does
+        self.story_seq = p + "seq:story"
+        # zset story -> COALESCE(last_development_at, created_at): `wirewatch stories` order
+        self.stories_by_activity = p + "stories"
+        # zset story -> unix time its data keys expire; the sweep in prune_index drops
+        # expired stories from the global sorted sets so they cannot grow without bound
+        self.story_expiry = p + "expiry"
+        # stream of emitted events (fields id, type, story_id, payload), capped with
+        # MAXLEN ~: consumers read it with consumer groups (docs/events.md)
+        self.events = p + "events"
+        # list of rejected inputs as JSON, newest first, capped with LTRIM
+        self.rejections = p + "rejections"
+
+        # -- LSH index: no TTL; prune_index is the only thing that removes entries --------
+        # zset story -> last_seen_at of every indexed story, so the sweep finds the stories
+        # past their window without scanning the index
+        self.index_seen = p + "ix:seen"
+        # fragments for the shard strings and per-story bookkeeping (see redis_index.py)
+        self.dup_shard_prefix = p + "ix:d:"
+        self.story_shard_prefix = p + "ix:s:"
+        self.index_story_prefix = p + "ix:st:"
+
+        # -- data: expire retention_s after their story was last touched ------------------
+        self.story_prefix = p + "st:"
+        self.article_prefix = p + "a:"
+        self.content_hash_prefix = p + "ch:"
+        self.url_prefix = p + "url:"
+        self.event_prefix = p + "ev:"
+        # suffixes of a story's own keys (Lua scripts append them to story(id))
+        self.articles_suffix = ":articles"
+        self.fact_keys_suffix = ":facts"
+        self.events_suffix = ":events"
+
+    def dup_shard(self, n: int) -> str:
+        """String of fixed-size records: near-duplicate bands -> (story, article ordinal)."""
+        return f"{self.dup_shard_prefix}{n}"
+
+    def story_shard(self, n: int) -> str:
+        """String of fixed-size records: story bands -> story."""
+        return f"{self.story_shard_prefix}{n}"
+
+    def index_story(self, story_id: str) -> str:
+        """What prune must undo for one story: its entry count and the shards it wrote to."""
+        return self.index_story_prefix + story_id
+
+    def story(self, story_id: str) -> str:
+        """Hash: the story row (title, times, counts, seq, centroid terms as JSON)."""
+        return self.story_prefix + story_id
+
+    def story_articles(self, story_id: str) -> str:
+        """List of the story's article ids in the order they joined."""
+        return self.story(story_id) + self.articles_suffix
+
+    def story_fact_keys(self, story_id: str) -> str:
+        """Hash fact key -> article that first brought it: what novelty compares against."""
+        return self.story(story_id) + self.fact_keys_suffix
+
+    def story_events(self, story_id: str) -> str:
+        """List of the story's event ids, oldest first (`wirewatch events --story`)."""
+        return self.story(story_id) + self.events_suffix
+
+    def article(self, article_id: str) -> str:
+        """Hash: the article row as JSON, its near-duplicate signature and its sentences."""
+        return self.article_prefix + article_id
+
+    def content_hash(self, content_hash: str) -> str:
+        """String: the article id holding these exact words (idempotent ingest)."""
+        return self.content_hash_prefix + content_hash
+
+    def url(self, canonical_url: str) -> str:
+        """String: the newest article id at this canonical URL (revisions). URLs can be
+        long, so the key holds their sha1, as the refresh script computes it too."""
+        return self.url_prefix + hashlib.sha1(canonical_url.encode("utf-8")).hexdigest()
+
+    def event(self, event_id: str) -> str:
+        """String: the event document; its existence makes add_event idempotent."""
+        return self.event_prefix + event_id
