@@ -6,6 +6,7 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,16 @@ class Settings:
     min_novelty: float = 0.03  # share of the article's fact weight that must be new
     max_event_facts: int = 25  # novel sentences listed in one event (keeps payloads small)
 
+    # -- fetching (feeds and article pages)
+    fetch_user_agent: str | None = None  # None: "wirewatch/<version> (+<project url>)"
+    fetch_connect_timeout_s: float = 5.0
+    fetch_read_timeout_s: float = 15.0  # per read: a server silent this long is given up on
+    fetch_deadline_s: float = 30.0  # whole fetch, redirects included: a slow drip stops here
+    fetch_max_bytes: int = 10_000_000  # after decompression: a gzip bomb stops here
+    fetch_max_redirects: int = 5  # each hop is checked like the first
+    # CIDRs (comma-separated) a fetch may reach although private, loopback or link-local
+    allow_private_networks: str = ""
+
     # -- input limits
     max_input_bytes: int = 10_000_000
     min_article_chars: int = 40  # a one-line wire brief is news; trafilatura rejects junk pages itself
@@ -83,6 +94,34 @@ class Settings:
             )
         if self.min_new_weight < 0 or self.min_article_chars < 0:
             raise ValueError("min_new_weight and min_article_chars must be >= 0")
+        for name in ("fetch_connect_timeout_s", "fetch_read_timeout_s", "fetch_deadline_s"):
+            v = getattr(self, name)
+            if not v > 0:
+                raise ValueError(f"{name} must be positive, got {v!r}")
+        if self.fetch_max_bytes <= 0 or self.fetch_max_redirects < 0:
+            raise ValueError(
+                f"fetch_max_bytes must be positive and fetch_max_redirects >= 0, got "
+                f"{self.fetch_max_bytes!r} and {self.fetch_max_redirects!r}"
+            )
+        if self.fetch_user_agent is not None and not self.fetch_user_agent.strip():
+            raise ValueError("fetch_user_agent must not be blank")
+        self.allowed_networks  # noqa: B018 -- parse now: a bad CIDR fails at boot
+
+    @property
+    def allowed_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """`allow_private_networks` parsed: the networks a fetch may reach although not public."""
+        networks = []
+        for part in self.allow_private_networks.split(","):
+            if not part.strip():
+                continue
+            try:
+                networks.append(ip_network(part.strip(), strict=False))
+            except ValueError:
+                raise ValueError(
+                    f"allow_private_networks must be comma-separated CIDRs such as "
+                    f"127.0.0.0/8,10.1.0.0/16, got {part.strip()!r}"
+                ) from None
+        return tuple(networks)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

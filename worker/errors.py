@@ -2,14 +2,28 @@
 
     IngestError
     ├── TransientError        retry with backoff: timeouts, 5xx, 429, store busy
+    │   └── FetchFailed       a fetch timed out, could not connect, or got 5xx/408/429
     └── PermanentError        never retry: log, record the rejection, move on
         ├── BadInput          unreadable, binary, oversized, undecodable or malformed input
-        └── NotAnArticle      the input decoded but holds no article text
+        │                     (a fetched body over the cap, a feed that does not parse)
+        ├── NotAnArticle      the input decoded but holds no article text
+        ├── FetchRefused      we will not fetch it: bad URL or scheme, non-public address,
+        │                     too many or broken redirects
+        └── FetchRejected     the server answered 4xx (other than 408 and 429)
 """
 
 from __future__ import annotations
 
-__all__ = ["BadInput", "IngestError", "NotAnArticle", "PermanentError", "TransientError"]
+__all__ = [
+    "BadInput",
+    "FetchFailed",
+    "FetchRefused",
+    "FetchRejected",
+    "IngestError",
+    "NotAnArticle",
+    "PermanentError",
+    "TransientError",
+]
 
 
 class IngestError(Exception):
@@ -51,3 +65,44 @@ class NotAnArticle(PermanentError):
     """Raised when the input decodes but extraction finds no article text."""
 
     reason = "not_an_article"
+
+
+class FetchFailed(TransientError):
+    """Raised when a fetch timed out, could not connect, or the server answered 5xx, 408 or 429."""
+
+    reason = "fetch_failed"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str,
+        reason: str | None = None,
+        status_code: int | None = None,
+        retry_after_s: float | None = None,
+    ):
+        super().__init__(message, reason=reason, origin=url)
+        self.url = url
+        self.status_code = status_code
+        self.retry_after_s = retry_after_s  # what the server asked for, when it said
+
+
+class FetchRefused(PermanentError):
+    """Raised when we will not fetch a URL: bad scheme or URL, non-public address, redirects."""
+
+    reason = "fetch_refused"
+
+    def __init__(self, message: str, *, url: str, reason: str | None = None):
+        super().__init__(message, reason=reason, origin=url)
+        self.url = url
+
+
+class FetchRejected(PermanentError):
+    """Raised for a 4xx other than 408/429, or a 3xx we cannot follow (reason ``http_<status>``)."""
+
+    reason = "fetch_rejected"
+
+    def __init__(self, message: str, *, url: str, status_code: int):
+        super().__init__(message, reason=f"http_{status_code}", origin=url)
+        self.url = url
+        self.status_code = status_code
