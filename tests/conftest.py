@@ -8,6 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from tests.redis_server import make_redis_store, redis_client, redis_url  # noqa: F401
 from worker import Document, Pipeline, Settings
 from worker.store.sqlite import SqliteStore
 

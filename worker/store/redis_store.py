@@ -1,0 +1,633 @@
+"""Redis store: the `Store` interface for many workers on one Redis (keys in worker/keys.py).
+
+Match-or-create is made atomic with one short lock: `transaction()` takes `SET lock NX PX` with
+a random token (waiting up to `lock_wait_s`), every read sees committed state, every write is
+buffered, and the commit is `WATCH lock; GET lock == token; MULTI; writes; DEL lock; EXEC`. A
+worker whose lock expired cannot commit (the WATCH fails), and a crash before EXEC leaves
+nothing behind. Why a lock rather than the alternatives:
+- optimistic transactions (WATCH every key read) abort on every concurrent ingest, because
+  each one reads and bumps the document count: under a burst N workers redo N-1 of N commits;
+- a Lua script would have to hold the whole matcher (TF-IDF, Jaccard, cosine, novelty).
+The lock serialises only the ~1 ms read-decide-write step; extraction and signatures (tens of
+ms) run outside it, so it is not the bottleneck until far more workers than one Redis serves.
+
+Data keys (stories, articles, facts, event documents) expire `retention_s` after their story
+was last touched (a touch refreshes the whole story once its TTL has dropped by 1/8), the
+index is emptied of stories past their window by `prune_index`, and the events stream and
+the rejection list are capped: memory stays bounded on an endless stream. Targets one Redis
+(primary) >= 6.2, not Redis Cluster (scripts reach keys they are not given).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import random
+import secrets
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any, ParamSpec, TypeVar
+
+import redis
+from redis.client import Pipeline
+
+from worker.errors import TransientError
+from worker.keys import Keys
+from worker.store import redis_index as ix
+from worker.store.base import StoryRow
+
+__all__ = ["RedisStore"]
+
+SCHEMA_VERSION = "1"
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+# story fields and how to read them back; absent fields are None (as SQL NULL)
+_STORY_FIELDS: dict[str, Callable[[bytes], Any]] = {
+    "seq": int,
+    "id": bytes.decode,
+    "title": bytes.decode,
+    "created_at": float,
+    "last_seen_at": float,
+    "last_development_at": float,
+    "article_count": int,
+    "development_count": int,
+    "terms": bytes.decode,
+}
+_DETAIL_ARTICLE_FIELDS = (
+    "id", "input", "status", "match", "similarity", "novelty", "version", "revision_of",
+    "url", "title", "source", "published_at", "ingested_at",
+)  # fmt: skip
+_LIST_STORY_FIELDS = (
+    "id", "title", "article_count", "development_count", "created_at", "last_seen_at",
+    "last_development_at",
+)  # fmt: skip
+
+# KEYS: story, its articles, facts, events lists, activity zset, index_seen, expiry zset
+# ARGV: story id, seen_at, development_at or '', terms JSON, ttl ms, expiry time, article
+#       key prefix, content-hash key prefix, url key prefix, event key prefix
+_TOUCH_SCRIPT = """
+local st = KEYS[1]
+if redis.call('EXISTS', st) == 0 then return 0 end
+local sid, seen, dev, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[5])
+redis.call('HSET', st, 'terms', ARGV[4])
+redis.call('HINCRBY', st, 'article_count', 1)
+if tonumber(seen) > tonumber(redis.call('HGET', st, 'last_seen_at')) then
+  redis.call('HSET', st, 'last_seen_at', seen)
+end
+if dev ~= '' then
+  redis.call('HSET', st, 'last_development_at', dev)
+  redis.call('HINCRBY', st, 'development_count', 1)
+  redis.call('ZADD', KEYS[5], dev, sid)
+end
+redis.call('ZADD', KEYS[6], 'GT', seen, sid)
+redis.call('ZADD', KEYS[7], ARGV[6], sid)
+if redis.call('PTTL', st) < ttl * 7 / 8 then
+  for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ttl) end
+  for _, aid in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
+    local akey = ARGV[7] .. aid
+    redis.call('PEXPIRE', akey, ttl)
+    local row = redis.call('HGET', akey, 'row')
+    if row then
+      local r = cjson.decode(row)
+      redis.call('PEXPIRE', ARGV[8] .. r['content_hash'], ttl)
+      if type(r['canonical_url']) == 'string' then
+        redis.call('PEXPIRE', ARGV[9] .. redis.sha1hex(r['canonical_url']), ttl)
+      end
+    end
+  end
+  for _, eid in ipairs(redis.call('LRANGE', KEYS[4], 0, -1)) do
+    redis.call('PEXPIRE', ARGV[10] .. eid, ttl)
+  end
+end
+return 1
+"""
+
+
+def _translated(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Redis connection trouble becomes TransientError (retry later), chained."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return fn(*args, **kwargs)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise TransientError(f"redis unavailable: {exc}", reason="store_unavailable") from exc
+
+    return wrapper
+
+
+class RedisStore:
+    """The distributed store; `index_signature` pins the LSH parameters the keyspace holds.
+
+    Args:
+        client: a `redis.Redis` with `decode_responses=False` (see `from_url`).
+        namespace: extra prefix segment (`ww:v1:<namespace>:`) to share one Redis DB.
+        retention_s: how long a story's data outlives its last article.
+        index_shards: shard strings per band kind; size it to about articles in the window / 16
+            (a lookup scans one shard). Part of the layout: another value refuses to open.
+        max_events: approximate cap of the events stream (XADD MAXLEN ~).
+        max_rejections: rejections kept.
+        lock_ttl_ms: how long a transaction may hold the lock before others may take it.
+        lock_wait_s: how long `transaction()` waits for the lock before `store_busy`.
+        prune_batch: stories swept per `prune_index` call at most (the rest wait for the next).
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis[bytes],
+        *,
+        index_signature: str,
+        namespace: str = "",
+        retention_s: float = 30 * 86400,
+        index_shards: int = 8192,
+        max_events: int = 100_000,
+        max_rejections: int = 10_000,
+        lock_ttl_ms: int = 5_000,
+        lock_wait_s: float = 10.0,
+        prune_batch: int = 1000,
+    ):
+        if not 0 < index_shards <= ix.MAX_SHARDS:
+            raise ValueError(f"index_shards must be in [1, {ix.MAX_SHARDS}], got {index_shards!r}")
+        for name, v in (
+            ("retention_s", retention_s),
+            ("max_events", max_events),
+            ("max_rejections", max_rejections),
+            ("lock_ttl_ms", lock_ttl_ms),
+            ("lock_wait_s", lock_wait_s),
+            ("prune_batch", prune_batch),
+        ):
+            if not v > 0:
+                raise ValueError(f"{name} must be positive, got {v!r}")
+        self.r = client
+        self.keys = Keys(namespace)
+        self.retention_ms = max(1, int(retention_s * 1000))
+        self.shards = index_shards
+        self.max_events = max_events
+        self.max_rejections = max_rejections
+        self.lock_ttl_ms = lock_ttl_ms
+        self.lock_wait_s = lock_wait_s
+        self.prune_batch = prune_batch
+        self._ops: list[Callable[[Pipeline[bytes]], object]] | None = None
+        self._pending_events: set[str] = set()
+        self._pending_stories = 0
+        self._dup_query = client.register_script(ix.DUP_QUERY_SCRIPT)
+        self._story_hits = client.register_script(ix.STORY_HITS_SCRIPT)
+        self._open(index_signature)
+
+    @classmethod
+    def from_url(cls, url: str, *, socket_timeout_s: float = 5.0, **kwargs: Any) -> RedisStore:
+        """Connect to `redis://host:port/db` (or `rediss://`, `unix://`) and open the store."""
+        client = redis.Redis.from_url(
+            url, socket_timeout=socket_timeout_s, socket_connect_timeout=socket_timeout_s
+        )
+        return cls(client, **kwargs)
+
+    @_translated
+    def _open(self, index_signature: str) -> None:
+        version = str(self.r.info("server").get("redis_version", "0"))
+        if tuple(int(x) for x in version.split(".")[:2]) < (6, 2):
+            raise ValueError(f"RedisStore needs Redis >= 6.2 (ZADD GT, LPOS), got {version}")
+        expected = {
+            "schema_version": SCHEMA_VERSION,
+            "index": index_signature,
+            "layout": f"shards={self.shards}",
+        }
+        with self.r.pipeline(transaction=True) as p:
+            for k, v in expected.items():
+                p.hsetnx(self.keys.meta, k, v)
+            p.hmget(self.keys.meta, list(expected))
+            stored = p.execute()[-1]
+        for (k, v), got in zip(expected.items(), stored, strict=True):
+            if got.decode() != v:
+                raise ValueError(
+                    f"Redis keyspace {self.keys.prefix}* was built with {k}={got.decode()!r} but "
+                    f"the settings give {v!r}; use another namespace or DB, or those settings"
+                )
+
+    def close(self) -> None:
+        self.r.close()
+
+    # -- transactions -----------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Hold the lock; buffer writes; apply them fenced by the lock at the end, or drop them."""
+        if self._ops is not None:
+            raise RuntimeError("RedisStore transactions do not nest")
+        lock_token = secrets.token_hex(16)
+        self._acquire(lock_token)
+        self._ops, self._pending_events, self._pending_stories = [], set(), 0
+        try:
+            yield
+        except BaseException:
+            self._ops = None
+            self._release(lock_token)
+            raise
+        ops, self._ops = self._ops, None
+        self._commit(lock_token, ops)
+
+    @_translated
+    def _acquire(self, lock_token: str) -> None:
+        deadline = time.monotonic() + self.lock_wait_s
+        delay_s = 0.001
+        while not self.r.set(self.keys.lock, lock_token, nx=True, px=self.lock_ttl_ms):
+            if time.monotonic() >= deadline:
+                raise TransientError(
+                    f"store busy: lock {self.keys.lock} held for over {self.lock_wait_s}s",
+                    reason="store_busy",
+                )
+            time.sleep(delay_s * (0.5 + random.random()))  # jitter: waiters do not march
+            delay_s = min(delay_s * 2, 0.05)
+
+    @_translated
+    def _release(self, lock_token: str) -> None:
+        with self.r.pipeline(transaction=True) as p:
+            try:
+                p.watch(self.keys.lock)
+                held: object = p.get(self.keys.lock)  # immediate: the pipeline is watching
+                if held == lock_token.encode():
+                    p.multi()
+                    p.delete(self.keys.lock)
+                    p.execute()
+            except redis.WatchError:
+                pass  # the lock expired and moved on: nothing of ours to release
+
+    @_translated
+    def _commit(self, lock_token: str, ops: list[Callable[[Pipeline[bytes]], object]]) -> None:
+        with self.r.pipeline(transaction=True) as p:
+            try:
+                p.watch(self.keys.lock)
+                held: object = p.get(self.keys.lock)
+                if held != lock_token.encode():
+                    raise TransientError(
+                        "store busy: the transaction outlived its lock; nothing was written",
+                        reason="store_busy",
+                    )
+                p.multi()
+                for op in ops:
+                    op(p)
+                p.delete(self.keys.lock)
+                p.execute()
+            except redis.WatchError as exc:
+                raise TransientError(
+                    "store busy: the lock was lost before commit; nothing was written",
+                    reason="store_busy",
+                ) from exc
+
+    def _write(self, op: Callable[[Pipeline[bytes]], object]) -> None:
+        if self._ops is None:
+            raise RuntimeError("RedisStore writes happen inside store.transaction()")
+        self._ops.append(op)
+
+    # -- document frequencies ---------------------------------------------------------------
+    @_translated
+    def doc_count(self) -> int:
+        v = self.r.hget(self.keys.meta, "doc_count")
+        return int(v) if v else 0
+
+    @_translated
+    def doc_freqs(self, terms: Iterable[str]) -> dict[str, int]:
+        terms = list(dict.fromkeys(terms))
+        if not terms:
+            return {}
+        values = self.r.hmget(self.keys.doc_freqs, terms)
+        return {t: int(v) for t, v in zip(terms, values, strict=True) if v is not None}
+
+    def add_document_terms(self, terms: Iterable[str]) -> None:
+        terms = list(terms)
+
+        def op(p: Pipeline[bytes]) -> None:
+            for t in terms:
+                p.hincrby(self.keys.doc_freqs, t, 1)
+            p.hincrby(self.keys.meta, "doc_count", 1)
+
+        self._write(op)
+
+    # -- LSH index --------------------------------------------------------------------------
+    @_translated
+    def index_query(self, keys: list[int]) -> list[tuple[str, str]]:
+        """(article_id, story_id) of every entry sharing a band key; one script call."""
+        bands = [ix.locate(k, self.shards) for k in dict.fromkeys(keys)]
+        if not bands:
+            return []
+        k = self.keys
+        flat = self._dup_query(
+            keys=[k.dup_shard(b.shard) for b in bands],
+            args=[k.story_prefix, k.articles_suffix, k.article_prefix, *(b.field for b in bands)],
+        )
+        return [(flat[i].decode(), flat[i + 1].decode()) for i in range(0, len(flat), 2)]
+
+    @_translated
+    def index_story_hits(self, keys: list[int]) -> dict[str, int]:
+        """Story id -> how many of `keys` (distinct) it shares; one script call."""
+        bands = [ix.locate(k, self.shards) for k in dict.fromkeys(keys)]
+        if not bands:
+            return {}
+        flat = self._story_hits(
+            keys=[self.keys.story_shard(b.shard) for b in bands],
+            args=[self.keys.story_prefix, *(b.field for b in bands)],
+        )
+        return {flat[i].decode(): int(flat[i + 1]) for i in range(0, len(flat), 2)}
+
+    def index_add(
+        self,
+        keys: list[int],
+        article_id: str,
+        story_id: str,
+        *,
+        story_keys: list[int] | None = None,
+    ) -> None:
+        """Index an article's dup bands (`keys`) and its story's bands (`story_keys`)."""
+        if story_keys is None:
+            raise TypeError(
+                "RedisStore.index_add needs the story bands apart: "
+                "index_add(dup_keys, article_id, story_id, story_keys=story_keys)"
+            )
+        ix.token(article_id)
+        story_token = ix.token(story_id)
+        dup = [ix.locate(x, self.shards) for x in dict.fromkeys(keys)]
+        story = [ix.locate(x, self.shards) for x in dict.fromkeys(story_keys)]
+        k = self.keys
+        shard_keys = [k.dup_shard(b.shard) for b in dup] + [k.story_shard(b.shard) for b in story]
+        args: list[bytes | str | int] = [story_token, article_id, len(dup)]
+        for b, flag in [(b, ix.DUP_FLAG) for b in dup] + [(b, 0) for b in story]:
+            args += [(b.shard | flag).to_bytes(2, "big"), b.field]
+        script_keys = [k.index_story(story_id), k.story_articles(story_id), *shard_keys]
+        self._write(lambda p: p.eval(ix.ADD_SCRIPT, len(script_keys), *script_keys, *args))
+
+    @_translated
+    def prune_index(self, older_than: float) -> int:
+        """Drop the index entries of stories last seen before `older_than`, and forget
+        stories whose data has expired; returns how many index records went."""
+        k = self.keys
+        due = [
+            m.decode()
+            for m in self.r.zrangebyscore(
+                k.index_seen, "-inf", f"({older_than!r}", start=0, num=self.prune_batch
+            )
+        ]
+        expired = [
+            m.decode()
+            for m in self.r.zrangebyscore(
+                k.story_expiry, "-inf", time.time(), start=0, num=self.prune_batch
+            )
+        ]
+        stories = list(dict.fromkeys(due + expired))
+        books = self.r.mget([k.index_story(s) for s in stories]) if stories else []
+        records = 0
+        tokens: dict[tuple[str, int], list[bytes]] = defaultdict(list)
+        for story_id, book in zip(stories, books, strict=True):
+            if not book:
+                continue
+            records += int.from_bytes(book[:4], "big")
+            for i in range(4, len(book), 2):
+                ref = int.from_bytes(book[i : i + 2], "big")
+                if ref & ix.DUP_FLAG:
+                    tokens[(k.dup_shard(ref & ~ix.DUP_FLAG), 14)].append(ix.token(story_id))
+                else:
+                    tokens[(k.story_shard(ref), 12)].append(ix.token(story_id))
+        script_keys = [k.index_seen, *(k.index_story(s) for s in stories)]
+        args: list[bytes | str | int] = [len(stories), *stories]
+        for (shard_key, size), toks in tokens.items():
+            script_keys.append(shard_key)
+            args += [size, len(toks), *toks]
+
+        def op(p: Pipeline[bytes]) -> None:
+            if stories:
+                p.eval(ix.PRUNE_SCRIPT, len(script_keys), *script_keys, *args)
+            if expired:
+                p.zrem(k.story_expiry, *expired)
+                p.zrem(k.stories_by_activity, *expired)
+
+        self._write(op)
+        return records
+
+    # -- articles ---------------------------------------------------------------------------
+    @_translated
+    def article_by_hash(self, content_hash: str) -> dict[str, Any] | None:
+        return self._article_at(self.keys.content_hash(content_hash))
+
+    @_translated
+    def latest_by_url(self, canonical_url: str) -> dict[str, Any] | None:
+        return self._article_at(self.keys.url(canonical_url))
+
+    def _article_at(self, pointer_key: str) -> dict[str, Any] | None:
+        article_id = self.r.get(pointer_key)
+        if article_id is None:
+            return None
+        row, sig = self.r.hmget(self.keys.article(article_id.decode()), ["row", "sig"])
+        if row is None:
+            return None
+        return {**json.loads(row), "dup_sig": sig}
+
+    @_translated
+    def dup_signatures(self, article_ids: list[str]) -> dict[str, bytes]:
+        with self.r.pipeline(transaction=False) as p:
+            for a in article_ids:
+                p.hget(self.keys.article(a), "sig")
+            sigs = p.execute()
+        return {a: s for a, s in zip(article_ids, sigs, strict=True) if s is not None}
+
+    def add_article(self, row: dict[str, Any], sentences: list[tuple[Any, ...]]) -> None:
+        k, ttl = self.keys, self.retention_ms
+        article_id, story_id = row["id"], row["story_id"]
+        fields: dict[str | bytes, str | bytes] = {
+            "row": json.dumps({c: v for c, v in row.items() if c != "dup_sig"}),
+            "sig": row["dup_sig"],
+            "sentences": json.dumps([list(s[1:]) for s in sentences]),
+        }
+
+        def op(p: Pipeline[bytes]) -> None:
+            p.hset(k.article(article_id), mapping=fields)
+            p.pexpire(k.article(article_id), ttl)
+            p.set(k.content_hash(row["content_hash"]), article_id, px=ttl)
+            if row.get("canonical_url"):
+                p.set(k.url(row["canonical_url"]), article_id, px=ttl)
+            p.rpush(k.story_articles(story_id), article_id)
+            p.pexpire(k.story_articles(story_id), ttl)
+
+        self._write(op)
+
+    # -- stories ----------------------------------------------------------------------------
+    @_translated
+    def stories(self, story_ids: Iterable[str]) -> dict[str, StoryRow]:
+        ids = list(dict.fromkeys(story_ids))
+        fields = ["title", "last_seen_at", "article_count", "terms"]
+        with self.r.pipeline(transaction=False) as p:
+            for s in ids:
+                p.hmget(self.keys.story(s), fields)
+            rows = p.execute()
+        return {
+            s: StoryRow(
+                s, title.decode() if title else None, float(seen), int(count), json.loads(terms)
+            )
+            for s, (title, seen, count, terms) in zip(ids, rows, strict=True)
+            if seen is not None
+        }
+
+    @_translated
+    def create_story(self, story_id: str, title: str | None, at: float) -> None:
+        ix.token(story_id)
+        k, ttl = self.keys, self.retention_ms
+        # stories get their creation order like SQLite rowids; the lock makes it race-free
+        seq = int(self.r.get(k.story_seq) or 0) + self._pending_stories + 1
+        self._pending_stories += 1
+        row: dict[str | bytes, str | int] = {
+            "seq": seq, "id": story_id, "created_at": repr(float(at)),
+            "last_seen_at": repr(float(at)), "article_count": 0, "development_count": 0,
+            "terms": "{}",
+        }  # fmt: skip
+        if title is not None:
+            row["title"] = title
+        expires_at = time.time() + ttl / 1000
+
+        def op(p: Pipeline[bytes]) -> None:
+            p.incr(k.story_seq)
+            p.hset(k.story(story_id), mapping=row)
+            p.pexpire(k.story(story_id), ttl)
+            p.zadd(k.stories_by_activity, {story_id: float(at)})
+            p.zadd(k.index_seen, {story_id: float(at)})
+            p.zadd(k.story_expiry, {story_id: expires_at})
+
+        self._write(op)
+
+    def update_story(
+        self, story_id: str, *, terms: dict[str, int], seen_at: float, development_at: float | None
+    ) -> None:
+        k = self.keys
+        script_keys = [
+            k.story(story_id), k.story_articles(story_id), k.story_fact_keys(story_id),
+            k.story_events(story_id), k.stories_by_activity, k.index_seen, k.story_expiry,
+        ]  # fmt: skip
+        args = [
+            story_id, repr(float(seen_at)),
+            "" if development_at is None else repr(float(development_at)),
+            json.dumps(terms, sort_keys=True), self.retention_ms,
+            repr(time.time() + self.retention_ms / 1000),
+            k.article_prefix, k.content_hash_prefix, k.url_prefix, k.event_prefix,
+        ]  # fmt: skip
+        self._write(lambda p: p.eval(_TOUCH_SCRIPT, len(script_keys), *script_keys, *args))
+
+    @_translated
+    def story_summary(self, story_id: str) -> dict[str, Any]:
+        raw = self.r.hgetall(self.keys.story(story_id))
+        if not raw:
+            raise KeyError(story_id)
+        return _story(raw)
+
+    @_translated
+    def story_article_ids(self, story_id: str, *, exclude: str | None = None) -> list[str]:
+        ids = [a.decode() for a in self.r.lrange(self.keys.story_articles(story_id), 0, -1)]
+        return [a for a in ids if a != exclude]
+
+    @_translated
+    def known_keys(self, story_id: str, keys: Iterable[str]) -> set[str]:
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            return set()
+        found = self.r.hmget(self.keys.story_fact_keys(story_id), keys)
+        return {key for key, v in zip(keys, found, strict=True) if v is not None}
+
+    def add_keys(self, story_id: str, keys: Iterable[str], article_id: str) -> None:
+        fact_key, keys = self.keys.story_fact_keys(story_id), list(keys)
+
+        def op(p: Pipeline[bytes]) -> None:
+            for key in keys:
+                p.hsetnx(fact_key, key, article_id)
+            p.pexpire(fact_key, self.retention_ms)
+
+        self._write(op)
+
+    # -- events and rejections --------------------------------------------------------------
+    @_translated
+    def add_event(self, event: dict[str, Any], *, at: float) -> bool:
+        """Store an event once and append it to the events stream; False if already stored."""
+        event_id, story_id = event["id"], event["story"]["id"]
+        k, ttl = self.keys, self.retention_ms
+        if event_id in self._pending_events or self.r.exists(k.event(event_id)):
+            return False
+        payload = json.dumps(event, sort_keys=True)
+        entry = {"id": event_id, "type": event["type"], "story_id": story_id, "payload": payload}
+
+        def op(p: Pipeline[bytes]) -> None:
+            p.set(k.event(event_id), payload, px=ttl)
+            p.rpush(k.story_events(story_id), event_id)
+            p.pexpire(k.story_events(story_id), ttl)
+            p.xadd(k.events, entry, maxlen=self.max_events, approximate=True)
+
+        self._write(op)
+        self._pending_events.add(event_id)
+        return True
+
+    def add_rejection(self, origin: str, reason: str, message: str, at: float) -> None:
+        doc = json.dumps({"input": origin, "reason": reason, "message": message, "created_at": at})
+
+        def op(p: Pipeline[bytes]) -> None:
+            p.lpush(self.keys.rejections, doc)
+            p.ltrim(self.keys.rejections, 0, self.max_rejections - 1)
+
+        self._write(op)
+
+    # -- read views -------------------------------------------------------------------------
+    @_translated
+    def list_stories(self, *, limit: int = 50) -> list[dict[str, Any]]:
+        """Stories, the most recently developed (or created) first; newer stories first on ties."""
+        ids = self.r.zrevrange(self.keys.stories_by_activity, 0, limit + 15, withscores=True)
+        with self.r.pipeline(transaction=False) as p:
+            for story_id, _ in ids:
+                p.hgetall(self.keys.story(story_id.decode()))
+            rows = [_story(raw) for raw in p.execute() if raw]
+        rows.sort(
+            key=lambda r: (r["last_development_at"] or r["created_at"], r["seq"]), reverse=True
+        )
+        return [{f: r[f] for f in _LIST_STORY_FIELDS} for r in rows[:limit]]
+
+    @_translated
+    def story_detail(self, story_id: str) -> dict[str, Any] | None:
+        raw = self.r.hgetall(self.keys.story(story_id))
+        if not raw:
+            return None
+        out = {f: v for f, v in _story(raw).items() if f != "terms"}
+        article_ids = self.story_article_ids(story_id)
+        with self.r.pipeline(transaction=False) as p:
+            for a in article_ids:
+                p.hmget(self.keys.article(a), ["row", "sentences"])
+            found = p.execute()
+        articles = []
+        for row_json, sentences_json in found:
+            if row_json is None:
+                continue
+            row = json.loads(row_json)
+            added = [
+                {"text": text, "new_units": json.loads(new_units)}
+                for _, text, _, new_units in sorted(json.loads(sentences_json))
+                if new_units != "[]"
+            ]
+            articles.append({**{f: row[f] for f in _DETAIL_ARTICLE_FIELDS}, "added_facts": added})
+        out["articles"] = articles
+        return out
+
+    @_translated
+    def list_events(self, *, story_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """The latest `limit` event documents, oldest first (the order they were emitted)."""
+        if story_id is None:
+            entries = self.r.xrevrange(self.keys.events, count=limit)
+            return [json.loads(fields[b"payload"]) for _, fields in reversed(entries)]
+        ids = self.r.lrange(self.keys.story_events(story_id), -limit, -1)
+        docs = self.r.mget([self.keys.event(e.decode()) for e in ids]) if ids else []
+        return [json.loads(d) for d in docs if d is not None]
+
+    @_translated
+    def list_rejections(self, *, limit: int = 100) -> list[dict[str, Any]]:
+        """Rejected inputs, newest first, with their reasons."""
+        return [json.loads(d) for d in self.r.lrange(self.keys.rejections, 0, limit - 1)]
+
+
+def _story(raw: dict[bytes, bytes]) -> dict[str, Any]:
+    """A story hash as the SQLite row reads: every column, absent ones None."""
+    return {
+        f: (parse(raw[f.encode()]) if f.encode() in raw else None)
+        for f, parse in _STORY_FIELDS.items()
+    }
