@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import http.server
+import ssl
 import threading
 import time
 import zlib
@@ -227,6 +228,46 @@ def server(_httpd: tuple[int, list[Seen]]) -> LocalServer:
     port, seen = _httpd
     seen.clear()
     return LocalServer(port=port, requests=seen)
+
+
+@dataclass
+class TlsServer:
+    """An HTTPS server on 127.0.0.1 whose certificate names `hostname`, from a test CA."""
+
+    port: int
+    hostname: str
+    client_context: ssl.SSLContext  # trusts the test CA
+    sni: list[str | None]  # the server name each TLS handshake asked for
+    requests: list[Seen]
+
+
+@pytest.fixture(scope="session")
+def tls_server() -> Iterator[TlsServer]:
+    trustme = pytest.importorskip("trustme", reason="TLS tests need trustme (test extra)")
+    ca = trustme.CA()
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("wire.test").configure_cert(server_context)
+    sni: list[str | None] = []
+
+    def remember_sni(sock: ssl.SSLObject, name: str | None, context: ssl.SSLContext) -> None:
+        sni.append(name)
+
+    server_context.sni_callback = remember_sni  # type: ignore[assignment]
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    seen: list[Seen] = []
+    handler = type("Handler", (_Handler,), {"record": staticmethod(seen.append)})
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.socket = server_context.wrap_socket(httpd.socket, server_side=True)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield TlsServer(httpd.server_address[1], "wire.test", client_context, sni, seen)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
 
 
 @pytest.fixture

@@ -178,6 +178,35 @@ def test_fetch_guard_connects_to_the_address_it_checked(server, make_settings):
     assert len(server.requests) == 1 and lookups == ["rebind.example"] * 2
 
 
+def test_fetch_https_keeps_sni_and_certificate_checks_on_the_checked_address(
+    tls_server, make_settings
+):
+    # Given a TLS server for wire.test, which only our resolver knows (at 127.0.0.1)
+    settings = make_settings()
+    resolver = lambda host, port: _ips("127.0.0.1")  # noqa: E731
+    url = f"https://{tls_server.hostname}:{tls_server.port}/page"
+    tls_server.sni.clear()
+    with build_client(settings, resolver=resolver, ssl_context=tls_server.client_context) as c:
+        # When
+        result = fetch(url, settings=settings, client=c)
+    # Then the handshake named the host, the certificate was verified for it
+    assert result.body == PAGE
+    assert tls_server.sni == ["wire.test"]
+    assert tls_server.requests[-1].headers["host"] == f"wire.test:{tls_server.port}"
+
+
+def test_fetch_https_certificate_for_another_name_fails(tls_server, make_settings):
+    # Given the same server reached under a name its certificate does not carry
+    settings = make_settings()
+    resolver = lambda host, port: _ips("127.0.0.1")  # noqa: E731
+    url = f"https://impostor.test:{tls_server.port}/page"
+    with build_client(settings, resolver=resolver, ssl_context=tls_server.client_context) as c:
+        with pytest.raises(FetchFailed) as info:
+            fetch(url, settings=settings, client=c)
+    assert info.value.reason == "connect_error"
+    assert "certificate verify failed" in str(info.value)
+
+
 def test_fetch_name_with_any_refused_address_is_refused(server, make_settings):
     # Given a name resolving to an allowed and a private address
     settings = make_settings()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import re
+import ssl
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -81,14 +82,20 @@ class FetchResult:
 class GuardedTransport(httpx.HTTPTransport):
     """httpx's transport with every TCP connect going through `GuardedBackend`."""
 
-    def __init__(self, allowed: Iterable[Network] = (), *, resolver: Resolver = resolve) -> None:
+    def __init__(
+        self,
+        allowed: Iterable[Network] = (),
+        *,
+        resolver: Resolver = resolve,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         super().__init__(trust_env=False)
         # httpx has no network_backend option, so swap its pool for one that has ours;
         # tests/fetch/test_fetch.py pins that the guard runs on names.
         if not isinstance(getattr(self, "_pool", None), httpcore.ConnectionPool):
             raise RuntimeError("httpx.HTTPTransport no longer keeps an httpcore pool in _pool")
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
+            ssl_context=ssl_context or httpx.create_ssl_context(),
             max_connections=100,
             max_keepalive_connections=20,
             keepalive_expiry=5.0,
@@ -96,15 +103,20 @@ class GuardedTransport(httpx.HTTPTransport):
         )
 
 
-def build_client(settings: Settings, *, resolver: Resolver = resolve) -> httpx.Client:
+def build_client(
+    settings: Settings, *, resolver: Resolver = resolve, ssl_context: ssl.SSLContext | None = None
+) -> httpx.Client:
     """An httpx.Client for `fetch`: guarded connects, no proxy from the environment, no cookies.
 
     Share one per process: it pools connections per host. Its guard uses
-    `settings.allowed_networks`; `resolver` exists for tests.
+    `settings.allowed_networks`; `resolver` and `ssl_context` (default: certifi's CAs) exist
+    for tests and private CAs.
     """
     no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
     return httpx.Client(
-        transport=GuardedTransport(settings.allowed_networks, resolver=resolver),
+        transport=GuardedTransport(
+            settings.allowed_networks, resolver=resolver, ssl_context=ssl_context
+        ),
         trust_env=False,  # a proxy from the environment would make the guard check the proxy
         follow_redirects=False,  # fetch follows them itself, checking each hop
         cookies=no_cookies,  # stateless: any worker gets the same answer
