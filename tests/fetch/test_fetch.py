@@ -207,6 +207,23 @@ def test_fetch_https_certificate_for_another_name_fails(tls_server, make_setting
     assert "certificate verify failed" in str(info.value)
 
 
+def test_fetch_redirect_to_a_name_inside_is_refused_at_connect(server, make_settings):
+    # Given an allowed server redirecting to a name that resolves to a private address
+    settings = make_settings()
+
+    def resolver(host: str, port: int):
+        return _ips("10.0.0.5") if host == "intranet.example" else _ips(host)
+
+    hop = f"http://intranet.example:{server.port}/page"
+    with build_client(settings, resolver=resolver) as client:
+        # When / Then
+        with pytest.raises(FetchRefused) as info:
+            fetch(server.url(f"/redirect-to?to={hop}"), settings=settings, client=client)
+    assert "refused intranet.example (10.0.0.5): private address" in str(info.value)
+    assert info.value.url == hop
+    assert len(server.requests) == 1
+
+
 def test_fetch_name_with_any_refused_address_is_refused(server, make_settings):
     # Given a name resolving to an allowed and a private address
     settings = make_settings()
