@@ -69,7 +69,7 @@ def _race(redis_url: str, namespace: str, *, locked: bool) -> list[str]:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-        )  # fmt: skip
+        )
         for n in (1, 2)
     ]
     client = redis.Redis.from_url(redis_url)
