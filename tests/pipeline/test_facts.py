@@ -66,8 +66,13 @@ def test_event_payload_stays_small_with_hundreds_of_facts():
     event = build_event(
         "story.new_development",
         story={"id": "s_" + "0" * 16, "title": "t", "article_count": 2},
-        article={"id": "a_" + "1" * 16, "url": None, "title": None, "source": None,
-                 "published_at": None},
+        article={
+            "id": "a_" + "1" * 16,
+            "url": None,
+            "title": None,
+            "source": None,
+            "published_at": None,
+        },
         occurred_at=0.0,
         novelty=assess(sentences, set()),
         sentences=sentences,

@@ -17,7 +17,7 @@ from worker.pipeline.extract import extract_html
 from worker.pipeline.facts import article_sentences, vocabulary
 from worker.pipeline.fingerprint import Signer, shingles
 from worker.pipeline.salience import term_counts
-from worker.pipeline.text import normalize, words
+from worker.pipeline.text import words
 from worker.pipeline.urls import canonical_url
 
 __all__ = ["Analysis", "analyse", "parse_time", "to_article"]
@@ -68,14 +68,16 @@ def to_article(
 def analyse(article: Article, signer: Signer) -> Analysis:
     """Sentences and fact units, term counts, vocabulary, content hash and signature."""
     sentences = article_sentences(article.paragraphs)
-    all_words = words(normalize(article.text))
+    # tokenised once: the article's words are its sentences' words (no word spans a boundary)
+    sentence_words = [words(s.text) for s in sentences]
+    all_words = [w for ws in sentence_words for w in ws]
     return Analysis(
         article=article,
         sentences=sentences,
         content_hash=hashlib.sha1(" ".join(all_words).encode()).hexdigest(),
         canonical_url=canonical_url(article.url),
         terms=term_counts(sentences),
-        vocabulary=frozenset(vocabulary(sentences)),
+        vocabulary=frozenset(vocabulary(sentences, sentence_words)),
         dup_signature=signer.sign(shingles(all_words)),
         published_ts=parse_time(article.published_at),
     )

@@ -11,6 +11,7 @@ from worker.pipeline.text import STOPWORDS, fold, normalize, words
 
 __all__ = ["article_sentences", "vocabulary"]
 
+# fmt: off
 _MONTHS = {
     m: i + 1
     for i, names in enumerate(
@@ -20,6 +21,7 @@ _MONTHS = {
     )
     for m in names
 }
+# fmt: on
 _WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
 _DATE_WORDS = _WEEKDAYS | frozenset(_MONTHS)  # dates, not names
 _MONTH_RE = (
@@ -45,22 +47,34 @@ _NUMBER = re.compile(
     r"(?:[\s-]+(?P<scale>thousand|million|billion|trillion)\b)?"
     r"(?:[\s-]+(?P<unit>[A-Za-z]+))?"
 )
+# Words after a number that are not its unit ("5 of", "3 million"); durations are units.
+_NOT_UNITS = (STOPWORDS - {"day", "days", "week", "weeks", "year", "years"}) | frozenset(_SCALE)
+_DIGIT = re.compile(r"\d")
 _NUMBER_WORDS = {
     w: i
     for i, w in enumerate(
         "zero one two three four five six seven eight nine ten eleven twelve".split()
     )
 } | {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "hundred": 100, "dozen": 12}
+# The lookahead on first letters halves the scan: Python's re otherwise tries every number word
+# at every position of the sentence.
 _WORD_NUMBER = re.compile(
-    r"\b(?P<w>" + "|".join(_NUMBER_WORDS) + r")[\s-]+(?P<unit>[a-z]+)", re.IGNORECASE
+    r"\b(?=[" + "".join(sorted({w[0] for w in _NUMBER_WORDS})) + r"])"
+    r"(?P<w>" + "|".join(_NUMBER_WORDS) + r")[\s-]+(?P<unit>[a-z]+)",
+    re.IGNORECASE,
 )
 # Quotes after normalize(): straight double quotes; single quotes only around 2+ words.
-_QUOTE = re.compile(r'"(?P<q>[^"]{2,600})"|(?<![\w])\'(?P<s>[^\'\n]{3,200}\s[^\'\n]{1,200})\'(?!\w)')
+_QUOTE = re.compile(
+    r'"(?P<q>[^"]{2,600})"|(?<![\w])\'(?P<s>[^\'\n]{3,200}\s[^\'\n]{1,200})\'(?!\w)'
+)
+_NAME_TOKEN = re.compile(r"[\w'.&-]+")
 _CAP_TOKEN = re.compile(r"[A-Z][\w'.-]*|[A-Z]{2,}")
 # Lower-case words that may sit inside a name: "Secretary of State", "Abu al-Baghdadi".
 # A lone nationality or direction adjective ("American", "Turkish", "Western") is rarely news.
 _DEMONYM = re.compile(r"^[A-Z][a-z]+(?:an|ish|ese|ern|ic|i)$")
-_NAME_JOINERS = frozenset("of de del la le al el bin ibn von van der den du da dos di the &".split())
+_NAME_JOINERS = frozenset(
+    "of de del la le al el bin ibn von van der den du da dos di the &".split()
+)
 
 
 def article_sentences(paragraphs: Iterable[str]) -> tuple[Sentence, ...]:
@@ -72,11 +86,19 @@ def article_sentences(paragraphs: Iterable[str]) -> tuple[Sentence, ...]:
     )
 
 
-def vocabulary(sentences: Iterable[Sentence]) -> set[str]:
-    """Every key an article contributes to its story: folded words plus unit keys."""
+def vocabulary(
+    sentences: Iterable[Sentence], sentence_words: Iterable[list[str]] | None = None
+) -> set[str]:
+    """Every key an article contributes to its story: folded words plus unit keys.
+
+    `sentence_words`: `words(s.text)` of each sentence, when the caller has them already.
+    """
+    sentences = list(sentences)
+    if sentence_words is None:
+        sentence_words = [words(s.text) for s in sentences]
     keys: set[str] = set()
-    for s in sentences:
-        keys.update("w:" + fold(w) for w in words(s.text) if w not in STOPWORDS)
+    for s, tokens in zip(sentences, sentence_words, strict=True):
+        keys.update("w:" + fold(w) for w in tokens if w not in STOPWORDS)
         for u in s.units:
             keys.update(u.keys)
     return keys
@@ -102,25 +124,29 @@ def _units(sentence: str, mid_caps: set[str]) -> list[FactUnit]:
         taken[m.start() : m.end()] = [True] * (m.end() - m.start())
         return True
 
-    for m in _QUOTE.finditer(sentence):
-        inner = m.group("q") or m.group("s") or ""
-        keys = tuple(sorted({"w:" + fold(w) for w in words(inner) if w not in STOPWORDS}))
-        if keys:
-            units.append(FactUnit("quote", inner.strip(" ,.;:"), keys))  # quotes do not claim: names inside count too
-    for m in _TIME.finditer(sentence):
+    # Most sentences hold no quote, digit or weekday: skip the scans that cannot match.
+    if '"' in sentence or "'" in sentence:
+        for m in _QUOTE.finditer(sentence):
+            inner = m.group("q") or m.group("s") or ""
+            keys = tuple(sorted({"w:" + fold(w) for w in words(inner) if w not in STOPWORDS}))
+            if keys:  # quotes do not claim: names inside count too
+                units.append(FactUnit("quote", inner.strip(" ,.;:"), keys))
+    has_digit = _DIGIT.search(sentence) is not None  # times, dates, years, numbers
+    for m in _TIME.finditer(sentence) if has_digit else ():
         if claim(m):
             zone = m.group("z").lower().replace(".", "")
-            units.append(FactUnit("date", m.group(), (f"t:{int(m.group('h')):02d}{m.group('mi') or '00'}{zone}",)))
-    for m in _DATE.finditer(sentence):
+            key = f"t:{int(m.group('h')):02d}{m.group('mi') or '00'}{zone}"
+            units.append(FactUnit("date", m.group(), (key,)))
+    for m in _DATE.finditer(sentence) if has_digit else ():
         if claim(m):
             units.append(FactUnit("date", m.group(), (_date_key(m),)))
-    for m in _YEAR.finditer(sentence):
+    for m in _YEAR.finditer(sentence) if has_digit else ():
         if claim(m):
             units.append(FactUnit("date", m.group(), (f"d:{m.group()}",), weight=0.5))
-    for m in _WEEKDAY.finditer(sentence):
+    for m in _WEEKDAY.finditer(sentence) if "day" in sentence else ():
         if claim(m):
             units.append(FactUnit("date", m.group(), (f"d:{m.group().lower()}",), weight=0.3))
-    for m in _NUMBER.finditer(sentence):
+    for m in _NUMBER.finditer(sentence) if has_digit else ():
         if not any(taken[m.start() : m.end("v")]) and claim(m):
             key, end = _number_key(m)
             units.append(FactUnit("number", sentence[m.start() : end].strip(), (key,)))
@@ -146,7 +172,7 @@ def _unit_word(word: str | None) -> str | None:
     if not word:
         return None
     w = word.lower()
-    if w in STOPWORDS - {"day", "days", "week", "weeks", "year", "years"} or w in _SCALE:
+    if w in _NOT_UNITS:
         return None
     return fold(w[:-1] if w.endswith("s") and len(w) > 3 else w)
 
@@ -169,7 +195,6 @@ def _entities(sentence: str, taken: list[bool], mid_caps: set[str]) -> list[Fact
     """Runs of capitalised words (with joiners such as "of"), not at a bare sentence start."""
     out: list[FactUnit] = []
     run: list[re.Match[str]] = []
-    tokens = list(re.finditer(r"[\w'.&-]+", sentence))
 
     def flush() -> None:
         while run and run[-1].group().lower() in _NAME_JOINERS:
@@ -185,18 +210,21 @@ def _entities(sentence: str, taken: list[bool], mid_caps: set[str]) -> list[Fact
                 out.append(FactUnit("entity", text, keys, weight=0.5 if weak else 1.0))
         run.clear()
 
-    for i, t in enumerate(tokens):
+    previous_end = 0
+    for t in _NAME_TOKEN.finditer(sentence):
         word = t.group()
-        gap = sentence[tokens[i - 1].end() : t.start()] if i else ""
-        is_cap = word[:1].isupper() and not any(taken[t.start() : t.end()])
-        if run and gap.strip():
+        if run and sentence[previous_end : t.start()].strip():
             flush()  # punctuation between words ends a name
-        is_joiner = bool(run) and word.lower() in _NAME_JOINERS
-        if is_cap and word.lower().rstrip(".") not in _DATE_WORDS:
-            run.append(t)
-        elif is_joiner:
-            run.append(t)
-        else:
-            flush()
-    flush()
+        previous_end = t.end()
+        if word[:1].isupper() and not any(taken[t.start() : t.end()]):
+            if word.lower().rstrip(".") not in _DATE_WORDS:
+                run.append(t)
+                continue
+        if run:  # most words: lower case with no name open, nothing to do
+            if word.lower() in _NAME_JOINERS:
+                run.append(t)
+            else:
+                flush()
+    if run:
+        flush()
     return out

@@ -67,4 +67,5 @@ def shingles(words: list[str], k: int = 3) -> set[str]:
     """Word k-shingles; texts shorter than k words give their single joined text."""
     if len(words) < k:
         return {" ".join(words)} if words else set()
-    return {" ".join(words[i : i + k]) for i in range(len(words) - k + 1)}
+    grams = zip(*(words[i:] for i in range(k)), strict=False)  # k shifted views, to the shortest
+    return {" ".join(gram) for gram in grams}

@@ -13,7 +13,8 @@ _BOUNDARY = re.compile(r"""([.!?]+["')\]]*)\s+(?=["'(\[]?[A-Z0-9])""")
 _ABBREVIATIONS = frozenset(
     """mr mrs ms dr prof sr jr st gen col lt sgt capt cmdr adm gov sen rep rev hon pres
     jan feb mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri sat sun
-    inc corp ltd co no nos vs etc approx dept est fig vol op al e.g i.e u.s u.k u.n a.m p.m""".split()
+    inc corp ltd co no nos vs etc approx dept est fig vol op al
+    e.g i.e u.s u.k u.n a.m p.m""".split()
 )
 _LAST_WORD = re.compile(r"([\w.]+)\W*$")
 
