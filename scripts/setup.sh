@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv with Python 3.11+ and install wirewatch (with test extras) into it. Idempotent.
+# Create .venv with Python 3.11+ and install wirewatch (with test extras) into it; install
+# redis-server (the tests start a throwaway one) when it is missing. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-}
@@ -17,4 +18,15 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
   .venv/bin/python -m pip install -q -e '.[test]'
   rm -f .venv/.installed-*; touch "$stamp"
+fi
+if ! command -v redis-server >/dev/null; then
+  echo "installing redis-server (the store tests run a throwaway one)" >&2
+  SUDO=; [ "$(id -u)" -eq 0 ] || { command -v sudo >/dev/null && SUDO=sudo; }
+  if command -v apt-get >/dev/null; then
+    $SUDO apt-get install -y -q redis-server >/dev/null ||
+      { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q redis-server >/dev/null; } ||
+      echo "could not install redis-server: install it, or set WIREWATCH_TEST_REDIS_URL" >&2
+  else
+    echo "no apt-get: install redis-server, or set WIREWATCH_TEST_REDIS_URL" >&2
+  fi
 fi
