@@ -21,21 +21,23 @@ script call, so a query is one round trip whatever the number of bands.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = [
-    "ADD_SCRIPT",
-    "DUP_QUERY_SCRIPT",
-    "MAX_SHARDS",
-    "PRUNE_SCRIPT",
-    "STORY_HITS_SCRIPT",
-    "Band",
-    "locate",
-    "token",
-]
+import redis
+from redis.client import Pipeline
+
+from worker.keys import Keys
+from worker.store.redis_lock import Op
+from worker.store.redis_scripts import ADD, DUP_QUERY, PRUNE, STORY_HITS
+
+__all__ = ["MAX_SHARDS", "Band", "ShardedIndex", "locate", "token"]
 
 MAX_SHARDS = 0x8000  # shard numbers are 15 bits: the 16th marks dup shards in bookkeeping
 DUP_FLAG = 0x8000
+STORY_RECORD = 12  # bytes: field(4) + story token(8)
+DUP_RECORD = 14  # bytes: field(4) + story token(8) + article ordinal(2)
 _ID = re.compile(r"[as]_[0-9a-f]{16}")
 
 
@@ -60,162 +62,85 @@ def token(id_: str) -> bytes:
     return bytes.fromhex(id_[2:])
 
 
-# Shared Lua helpers. `find_aligned` finds a needle at a record boundary only: a field's
-# bytes may also occur inside another record's token.
-_LUA_HELPERS = """
-local function find_aligned(blob, needle, size, offset, init)
-  init = init or (offset + 1)
-  while true do
-    local p = string.find(blob, needle, init, true)
-    if not p then return nil end
-    if (p - 1 - offset) % size == 0 then return p end
-    init = p + 1
-  end
-end
-local function tohex(s)
-  return (string.gsub(s, '.', function(c) return string.format('%02x', string.byte(c)) end))
-end
-local function u32(s)
-  local a, b, c, d = string.byte(s, 1, 4)
-  return ((a * 256 + b) * 256 + c) * 256 + d
-end
-local function p32(n)
-  return string.char(math.floor(n / 16777216) % 256, math.floor(n / 65536) % 256,
-                     math.floor(n / 256) % 256, n % 256)
-end
-"""
+class ShardedIndex:
+    """The LSH index of one RedisStore; its writes are returned as ops for the transaction."""
 
-# KEYS: bookkeeping, story article list, then one shard per band (dup bands first)
-# ARGV: story token, article id, number of dup bands, then per band: shard ref(2), field(4)
-ADD_SCRIPT = (
-    _LUA_HELPERS
-    + """
-local tok, ndup = ARGV[1], tonumber(ARGV[3])
-local ord = nil
-if ndup > 0 then ord = redis.call('LPOS', KEYS[2], ARGV[2]) end
-local book = redis.call('GET', KEYS[1]) or string.rep('\\0', 4)
-local count, refs = u32(book), string.sub(book, 5)
-local blobs, changed = {}, {}
-for i = 3, #KEYS do
-  local ref, field = ARGV[2 + (i - 2) * 2], ARGV[3 + (i - 2) * 2]
-  local rec, size = field .. tok, 12
-  if i - 2 <= ndup then
-    rec, size = nil, 14
-    if ord then rec = field .. tok .. string.char(math.floor(ord / 256), ord % 256) end
-  end
-  if rec then
-    local key = KEYS[i]
-    local blob = blobs[key] or redis.call('GET', key) or ''
-    if not find_aligned(blob, rec, size, 0) then
-      blobs[key], changed[key], count = blob .. rec, true, count + 1
-      if not find_aligned(refs, ref, 2, 0) then refs = refs .. ref end
-    else
-      blobs[key] = blob
-    end
-  end
-end
-for key in pairs(changed) do redis.call('SET', key, blobs[key]) end
-redis.call('SET', KEYS[1], p32(count) .. refs)
-return count
-"""
-)
+    def __init__(self, client: redis.Redis[bytes], keys: Keys, shards: int):
+        if not 0 < shards <= MAX_SHARDS:
+            raise ValueError(f"index_shards must be in [1, {MAX_SHARDS}], got {shards!r}")
+        self.r = client
+        self.keys = keys
+        self.shards = shards
+        self._dup_query = client.register_script(DUP_QUERY)
+        self._story_hits = client.register_script(STORY_HITS)
 
-# KEYS: the shard of each dup band; ARGV: story key prefix, article list suffix, article
-# key prefix, then the field of each band. Returns article id, story id, ... of live stories.
-DUP_QUERY_SCRIPT = (
-    _LUA_HELPERS
-    + """
-local found, order = {}, {}
-for i = 1, #KEYS do
-  local blob = redis.call('GET', KEYS[i])
-  if blob then
-    local p = find_aligned(blob, ARGV[3 + i], 14, 0)
-    while p do
-      local rec = string.sub(blob, p + 4, p + 13)
-      if not found[rec] then found[rec] = true; order[#order + 1] = rec end
-      p = find_aligned(blob, ARGV[3 + i], 14, 0, p + 1)
-    end
-  end
-end
-local out = {}
-for _, rec in ipairs(order) do
-  local sid = 's_' .. tohex(string.sub(rec, 1, 8))
-  local ord = string.byte(rec, 9) * 256 + string.byte(rec, 10)
-  local aid = redis.call('LINDEX', ARGV[1] .. sid .. ARGV[2], ord)
-  if aid and redis.call('EXISTS', ARGV[3] .. aid) == 1 then
-    out[#out + 1] = aid; out[#out + 1] = sid
-  end
-end
-return out
-"""
-)
+    def _bands(self, keys: Iterable[int]) -> list[Band]:
+        return [locate(k, self.shards) for k in dict.fromkeys(keys)]
 
-# KEYS: the shard of each story band; ARGV: story key prefix, then the field of each band.
-# Returns story id, number of bands shared, ... for stories whose data is still there.
-STORY_HITS_SCRIPT = (
-    _LUA_HELPERS
-    + """
-local counts, order = {}, {}
-for i = 1, #KEYS do
-  local blob = redis.call('GET', KEYS[i])
-  if blob then
-    local p = find_aligned(blob, ARGV[1 + i], 12, 0)
-    while p do
-      local tok = string.sub(blob, p + 4, p + 11)
-      if counts[tok] then counts[tok] = counts[tok] + 1
-      else counts[tok] = 1; order[#order + 1] = tok end
-      p = find_aligned(blob, ARGV[1 + i], 12, 0, p + 1)
-    end
-  end
-end
-local out = {}
-for _, tok in ipairs(order) do
-  local sid = 's_' .. tohex(tok)
-  if redis.call('EXISTS', ARGV[1] .. sid) == 1 then
-    out[#out + 1] = sid; out[#out + 1] = counts[tok]
-  end
-end
-return out
-"""
-)
+    def query(self, keys: list[int]) -> list[tuple[str, str]]:
+        """(article_id, story_id) of every dup entry sharing a band key; one script call."""
+        bands = self._bands(keys)
+        if not bands:
+            return []
+        k = self.keys
+        flat = self._dup_query(
+            keys=[k.dup_shard(b.shard) for b in bands],
+            args=[k.story_prefix, k.articles_suffix, k.article_prefix, *(b.field for b in bands)],
+        )
+        return [(flat[i].decode(), flat[i + 1].decode()) for i in range(0, len(flat), 2)]
 
-# KEYS: index_seen zset, the bookkeeping key of each story, then shards to clean
-# ARGV: number of stories, their ids, then per shard: record size, number of tokens, tokens
-PRUNE_SCRIPT = (
-    _LUA_HELPERS
-    + """
-local n = tonumber(ARGV[1])
-for i = 1, n do
-  redis.call('ZREM', KEYS[1], ARGV[1 + i])
-  redis.call('DEL', KEYS[1 + i])
-end
-local a = 2 + n
-for k = 2 + n, #KEYS do
-  local size, ntok = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
-  local blob = redis.call('GET', KEYS[k])
-  if blob then
-    local drops = {}
-    for t = 1, ntok do
-      local p = find_aligned(blob, ARGV[a + 1 + t], size, 4)
-      while p do
-        drops[#drops + 1] = p - 4
-        p = find_aligned(blob, ARGV[a + 1 + t], size, 4, p + 1)
-      end
-    end
-    if #drops > 0 then
-      table.sort(drops)
-      local parts, last = {}, 1
-      for _, s in ipairs(drops) do
-        parts[#parts + 1] = string.sub(blob, last, s - 1)
-        last = s + size
-      end
-      parts[#parts + 1] = string.sub(blob, last)
-      local rest = table.concat(parts)
-      if rest == '' then redis.call('DEL', KEYS[k]) else redis.call('SET', KEYS[k], rest) end
-    end
-  end
-  a = a + 2 + ntok
-end
-return n
-"""
-)
+    def story_hits(self, keys: list[int]) -> dict[str, int]:
+        """Story id -> how many of `keys` (distinct) it shares; one script call."""
+        bands = self._bands(keys)
+        if not bands:
+            return {}
+        flat = self._story_hits(
+            keys=[self.keys.story_shard(b.shard) for b in bands],
+            args=[self.keys.story_prefix, *(b.field for b in bands)],
+        )
+        return {flat[i].decode(): int(flat[i + 1]) for i in range(0, len(flat), 2)}
+
+    def add(self, dup_keys: list[int], story_keys: list[int], article_id: str, story_id: str) -> Op:
+        """The write indexing one article (the article must be in its story's list)."""
+        token(article_id)
+        story_token = token(story_id)
+        dup, story = self._bands(dup_keys), self._bands(story_keys)
+        k = self.keys
+        script_keys = [
+            k.index_story(story_id),
+            k.story_articles(story_id),
+            *(k.dup_shard(b.shard) for b in dup),
+            *(k.story_shard(b.shard) for b in story),
+        ]
+        args: list[bytes | str | int] = [story_token, article_id, len(dup)]
+        for b, flag in [(b, DUP_FLAG) for b in dup] + [(b, 0) for b in story]:
+            args += [(b.shard | flag).to_bytes(2, "big"), b.field]
+        return lambda p: p.eval(ADD, len(script_keys), *script_keys, *args)
+
+    def prune(self, story_ids: list[str]) -> tuple[int, Op]:
+        """Read what the stories wrote; returns its record count and the write removing it."""
+        k = self.keys
+        books = self.r.mget([k.index_story(s) for s in story_ids]) if story_ids else []
+        records = 0
+        tokens: dict[tuple[str, int], list[bytes]] = defaultdict(list)
+        for story_id, book in zip(story_ids, books, strict=True):
+            if not book:
+                continue
+            records += int.from_bytes(book[:4], "big")
+            for i in range(4, len(book), 2):
+                ref = int.from_bytes(book[i : i + 2], "big")
+                if ref & DUP_FLAG:
+                    tokens[(k.dup_shard(ref & ~DUP_FLAG), DUP_RECORD)].append(token(story_id))
+                else:
+                    tokens[(k.story_shard(ref), STORY_RECORD)].append(token(story_id))
+        script_keys = [k.index_seen, *(k.index_story(s) for s in story_ids)]
+        args: list[bytes | str | int] = [len(story_ids), *story_ids]
+        for (shard_key, size), toks in tokens.items():
+            script_keys.append(shard_key)
+            args += [size, len(toks), *toks]
+
+        def op(p: Pipeline[bytes]) -> None:
+            if story_ids:
+                p.eval(PRUNE, len(script_keys), *script_keys, *args)
+
+        return records, op

@@ -20,29 +20,24 @@ the rejection list are capped: memory stays bounded on an endless stream. Target
 
 from __future__ import annotations
 
-import functools
 import json
-import random
-import secrets
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import redis
 from redis.client import Pipeline
 
-from worker.errors import TransientError
 from worker.keys import Keys
-from worker.store import redis_index as ix
 from worker.store.base import StoryRow
+from worker.store.redis_index import ShardedIndex, token
+from worker.store.redis_lock import FencedLock, Op, translated
+from worker.store.redis_scripts import TOUCH_STORY
 
 __all__ = ["RedisStore"]
 
 SCHEMA_VERSION = "1"
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
 
 # story fields and how to read them back; absent fields are None (as SQL NULL)
 _STORY_FIELDS: dict[str, Callable[[bytes], Any]] = {
@@ -64,59 +59,6 @@ _LIST_STORY_FIELDS = (
     "id", "title", "article_count", "development_count", "created_at", "last_seen_at",
     "last_development_at",
 )  # fmt: skip
-
-# KEYS: story, its articles, facts, events lists, activity zset, index_seen, expiry zset
-# ARGV: story id, seen_at, development_at or '', terms JSON, ttl ms, expiry time, article
-#       key prefix, content-hash key prefix, url key prefix, event key prefix
-_TOUCH_SCRIPT = """
-local st = KEYS[1]
-if redis.call('EXISTS', st) == 0 then return 0 end
-local sid, seen, dev, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[5])
-redis.call('HSET', st, 'terms', ARGV[4])
-redis.call('HINCRBY', st, 'article_count', 1)
-if tonumber(seen) > tonumber(redis.call('HGET', st, 'last_seen_at')) then
-  redis.call('HSET', st, 'last_seen_at', seen)
-end
-if dev ~= '' then
-  redis.call('HSET', st, 'last_development_at', dev)
-  redis.call('HINCRBY', st, 'development_count', 1)
-  redis.call('ZADD', KEYS[5], dev, sid)
-end
-redis.call('ZADD', KEYS[6], 'GT', seen, sid)
-redis.call('ZADD', KEYS[7], ARGV[6], sid)
-if redis.call('PTTL', st) < ttl * 7 / 8 then
-  for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ttl) end
-  for _, aid in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
-    local akey = ARGV[7] .. aid
-    redis.call('PEXPIRE', akey, ttl)
-    local row = redis.call('HGET', akey, 'row')
-    if row then
-      local r = cjson.decode(row)
-      redis.call('PEXPIRE', ARGV[8] .. r['content_hash'], ttl)
-      if type(r['canonical_url']) == 'string' then
-        redis.call('PEXPIRE', ARGV[9] .. redis.sha1hex(r['canonical_url']), ttl)
-      end
-    end
-  end
-  for _, eid in ipairs(redis.call('LRANGE', KEYS[4], 0, -1)) do
-    redis.call('PEXPIRE', ARGV[10] .. eid, ttl)
-  end
-end
-return 1
-"""
-
-
-def _translated(fn: Callable[_P, _R]) -> Callable[_P, _R]:
-    """Redis connection trouble becomes TransientError (retry later), chained."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        try:
-            return fn(*args, **kwargs)
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            raise TransientError(f"redis unavailable: {exc}", reason="store_unavailable") from exc
-
-    return wrapper
 
 
 class RedisStore:
@@ -149,8 +91,6 @@ class RedisStore:
         lock_wait_s: float = 10.0,
         prune_batch: int = 1000,
     ):
-        if not 0 < index_shards <= ix.MAX_SHARDS:
-            raise ValueError(f"index_shards must be in [1, {ix.MAX_SHARDS}], got {index_shards!r}")
         for name, v in (
             ("retention_s", retention_s),
             ("max_events", max_events),
@@ -163,18 +103,15 @@ class RedisStore:
                 raise ValueError(f"{name} must be positive, got {v!r}")
         self.r = client
         self.keys = Keys(namespace)
+        self.index = ShardedIndex(client, self.keys, index_shards)
+        self.lock = FencedLock(client, self.keys.lock, ttl_ms=lock_ttl_ms, wait_s=lock_wait_s)
         self.retention_ms = max(1, int(retention_s * 1000))
-        self.shards = index_shards
         self.max_events = max_events
         self.max_rejections = max_rejections
-        self.lock_ttl_ms = lock_ttl_ms
-        self.lock_wait_s = lock_wait_s
         self.prune_batch = prune_batch
-        self._ops: list[Callable[[Pipeline[bytes]], object]] | None = None
+        self._ops: list[Op] | None = None
         self._pending_events: set[str] = set()
         self._pending_stories = 0
-        self._dup_query = client.register_script(ix.DUP_QUERY_SCRIPT)
-        self._story_hits = client.register_script(ix.STORY_HITS_SCRIPT)
         self._open(index_signature)
 
     @classmethod
@@ -185,7 +122,7 @@ class RedisStore:
         )
         return cls(client, **kwargs)
 
-    @_translated
+    @translated
     def _open(self, index_signature: str) -> None:
         version = str(self.r.info("server").get("redis_version", "0"))
         if tuple(int(x) for x in version.split(".")[:2]) < (6, 2):
@@ -193,7 +130,7 @@ class RedisStore:
         expected = {
             "schema_version": SCHEMA_VERSION,
             "index": index_signature,
-            "layout": f"shards={self.shards}",
+            "layout": f"shards={self.index.shards}",
         }
         with self.r.pipeline(transaction=True) as p:
             for k, v in expected.items():
@@ -216,78 +153,29 @@ class RedisStore:
         """Hold the lock; buffer writes; apply them fenced by the lock at the end, or drop them."""
         if self._ops is not None:
             raise RuntimeError("RedisStore transactions do not nest")
-        lock_token = secrets.token_hex(16)
-        self._acquire(lock_token)
+        lock_token = self.lock.acquire()
         self._ops, self._pending_events, self._pending_stories = [], set(), 0
         try:
             yield
         except BaseException:
             self._ops = None
-            self._release(lock_token)
+            self.lock.release(lock_token)
             raise
         ops, self._ops = self._ops, None
-        self._commit(lock_token, ops)
+        self.lock.commit(lock_token, ops)
 
-    @_translated
-    def _acquire(self, lock_token: str) -> None:
-        deadline = time.monotonic() + self.lock_wait_s
-        delay_s = 0.001
-        while not self.r.set(self.keys.lock, lock_token, nx=True, px=self.lock_ttl_ms):
-            if time.monotonic() >= deadline:
-                raise TransientError(
-                    f"store busy: lock {self.keys.lock} held for over {self.lock_wait_s}s",
-                    reason="store_busy",
-                )
-            time.sleep(delay_s * (0.5 + random.random()))  # jitter: waiters do not march
-            delay_s = min(delay_s * 2, 0.05)
-
-    @_translated
-    def _release(self, lock_token: str) -> None:
-        with self.r.pipeline(transaction=True) as p:
-            try:
-                p.watch(self.keys.lock)
-                held: object = p.get(self.keys.lock)  # immediate: the pipeline is watching
-                if held == lock_token.encode():
-                    p.multi()
-                    p.delete(self.keys.lock)
-                    p.execute()
-            except redis.WatchError:
-                pass  # the lock expired and moved on: nothing of ours to release
-
-    @_translated
-    def _commit(self, lock_token: str, ops: list[Callable[[Pipeline[bytes]], object]]) -> None:
-        with self.r.pipeline(transaction=True) as p:
-            try:
-                p.watch(self.keys.lock)
-                held: object = p.get(self.keys.lock)
-                if held != lock_token.encode():
-                    raise TransientError(
-                        "store busy: the transaction outlived its lock; nothing was written",
-                        reason="store_busy",
-                    )
-                p.multi()
-                for op in ops:
-                    op(p)
-                p.delete(self.keys.lock)
-                p.execute()
-            except redis.WatchError as exc:
-                raise TransientError(
-                    "store busy: the lock was lost before commit; nothing was written",
-                    reason="store_busy",
-                ) from exc
-
-    def _write(self, op: Callable[[Pipeline[bytes]], object]) -> None:
+    def _write(self, op: Op) -> None:
         if self._ops is None:
             raise RuntimeError("RedisStore writes happen inside store.transaction()")
         self._ops.append(op)
 
     # -- document frequencies ---------------------------------------------------------------
-    @_translated
+    @translated
     def doc_count(self) -> int:
         v = self.r.hget(self.keys.meta, "doc_count")
         return int(v) if v else 0
 
-    @_translated
+    @translated
     def doc_freqs(self, terms: Iterable[str]) -> dict[str, int]:
         terms = list(dict.fromkeys(terms))
         if not terms:
@@ -305,31 +193,16 @@ class RedisStore:
 
         self._write(op)
 
-    # -- LSH index --------------------------------------------------------------------------
-    @_translated
+    # -- LSH index (layout and scripts in redis_index.py) -----------------------------------
+    @translated
     def index_query(self, keys: list[int]) -> list[tuple[str, str]]:
-        """(article_id, story_id) of every entry sharing a band key; one script call."""
-        bands = [ix.locate(k, self.shards) for k in dict.fromkeys(keys)]
-        if not bands:
-            return []
-        k = self.keys
-        flat = self._dup_query(
-            keys=[k.dup_shard(b.shard) for b in bands],
-            args=[k.story_prefix, k.articles_suffix, k.article_prefix, *(b.field for b in bands)],
-        )
-        return [(flat[i].decode(), flat[i + 1].decode()) for i in range(0, len(flat), 2)]
+        """(article_id, story_id) of every entry sharing a band key; one round trip."""
+        return self.index.query(keys)
 
-    @_translated
+    @translated
     def index_story_hits(self, keys: list[int]) -> dict[str, int]:
-        """Story id -> how many of `keys` (distinct) it shares; one script call."""
-        bands = [ix.locate(k, self.shards) for k in dict.fromkeys(keys)]
-        if not bands:
-            return {}
-        flat = self._story_hits(
-            keys=[self.keys.story_shard(b.shard) for b in bands],
-            args=[self.keys.story_prefix, *(b.field for b in bands)],
-        )
-        return {flat[i].decode(): int(flat[i + 1]) for i in range(0, len(flat), 2)}
+        """Story id -> how many of `keys` (distinct) it shares; one round trip."""
+        return self.index.story_hits(keys)
 
     def index_add(
         self,
@@ -345,71 +218,33 @@ class RedisStore:
                 "RedisStore.index_add needs the story bands apart: "
                 "index_add(dup_keys, article_id, story_id, story_keys=story_keys)"
             )
-        ix.token(article_id)
-        story_token = ix.token(story_id)
-        dup = [ix.locate(x, self.shards) for x in dict.fromkeys(keys)]
-        story = [ix.locate(x, self.shards) for x in dict.fromkeys(story_keys)]
-        k = self.keys
-        shard_keys = [k.dup_shard(b.shard) for b in dup] + [k.story_shard(b.shard) for b in story]
-        args: list[bytes | str | int] = [story_token, article_id, len(dup)]
-        for b, flag in [(b, ix.DUP_FLAG) for b in dup] + [(b, 0) for b in story]:
-            args += [(b.shard | flag).to_bytes(2, "big"), b.field]
-        script_keys = [k.index_story(story_id), k.story_articles(story_id), *shard_keys]
-        self._write(lambda p: p.eval(ix.ADD_SCRIPT, len(script_keys), *script_keys, *args))
+        self._write(self.index.add(keys, story_keys, article_id, story_id))
 
-    @_translated
+    @translated
     def prune_index(self, older_than: float) -> int:
         """Drop the index entries of stories last seen before `older_than`, and forget
         stories whose data has expired; returns how many index records went."""
         k = self.keys
-        due = [
-            m.decode()
-            for m in self.r.zrangebyscore(
-                k.index_seen, "-inf", f"({older_than!r}", start=0, num=self.prune_batch
-            )
-        ]
-        expired = [
-            m.decode()
-            for m in self.r.zrangebyscore(
-                k.story_expiry, "-inf", time.time(), start=0, num=self.prune_batch
-            )
-        ]
-        stories = list(dict.fromkeys(due + expired))
-        books = self.r.mget([k.index_story(s) for s in stories]) if stories else []
-        records = 0
-        tokens: dict[tuple[str, int], list[bytes]] = defaultdict(list)
-        for story_id, book in zip(stories, books, strict=True):
-            if not book:
-                continue
-            records += int.from_bytes(book[:4], "big")
-            for i in range(4, len(book), 2):
-                ref = int.from_bytes(book[i : i + 2], "big")
-                if ref & ix.DUP_FLAG:
-                    tokens[(k.dup_shard(ref & ~ix.DUP_FLAG), 14)].append(ix.token(story_id))
-                else:
-                    tokens[(k.story_shard(ref), 12)].append(ix.token(story_id))
-        script_keys = [k.index_seen, *(k.index_story(s) for s in stories)]
-        args: list[bytes | str | int] = [len(stories), *stories]
-        for (shard_key, size), toks in tokens.items():
-            script_keys.append(shard_key)
-            args += [size, len(toks), *toks]
-
-        def op(p: Pipeline[bytes]) -> None:
-            if stories:
-                p.eval(ix.PRUNE_SCRIPT, len(script_keys), *script_keys, *args)
-            if expired:
-                p.zrem(k.story_expiry, *expired)
-                p.zrem(k.stories_by_activity, *expired)
-
-        self._write(op)
+        due = self.r.zrangebyscore(
+            k.index_seen, "-inf", f"({older_than!r}", start=0, num=self.prune_batch
+        )
+        expired = self.r.zrangebyscore(
+            k.story_expiry, "-inf", time.time(), start=0, num=self.prune_batch
+        )
+        stories = list(dict.fromkeys(s.decode() for s in due + expired))
+        records, prune = self.index.prune(stories)
+        self._write(prune)
+        if expired:
+            self._write(lambda p: p.zrem(k.story_expiry, *expired))
+            self._write(lambda p: p.zrem(k.stories_by_activity, *expired))
         return records
 
     # -- articles ---------------------------------------------------------------------------
-    @_translated
+    @translated
     def article_by_hash(self, content_hash: str) -> dict[str, Any] | None:
         return self._article_at(self.keys.content_hash(content_hash))
 
-    @_translated
+    @translated
     def latest_by_url(self, canonical_url: str) -> dict[str, Any] | None:
         return self._article_at(self.keys.url(canonical_url))
 
@@ -422,7 +257,7 @@ class RedisStore:
             return None
         return {**json.loads(row), "dup_sig": sig}
 
-    @_translated
+    @translated
     def dup_signatures(self, article_ids: list[str]) -> dict[str, bytes]:
         with self.r.pipeline(transaction=False) as p:
             for a in article_ids:
@@ -451,7 +286,7 @@ class RedisStore:
         self._write(op)
 
     # -- stories ----------------------------------------------------------------------------
-    @_translated
+    @translated
     def stories(self, story_ids: Iterable[str]) -> dict[str, StoryRow]:
         ids = list(dict.fromkeys(story_ids))
         fields = ["title", "last_seen_at", "article_count", "terms"]
@@ -467,9 +302,9 @@ class RedisStore:
             if seen is not None
         }
 
-    @_translated
+    @translated
     def create_story(self, story_id: str, title: str | None, at: float) -> None:
-        ix.token(story_id)
+        token(story_id)
         k, ttl = self.keys, self.retention_ms
         # stories get their creation order like SQLite rowids; the lock makes it race-free
         seq = int(self.r.get(k.story_seq) or 0) + self._pending_stories + 1
@@ -508,21 +343,21 @@ class RedisStore:
             repr(time.time() + self.retention_ms / 1000),
             k.article_prefix, k.content_hash_prefix, k.url_prefix, k.event_prefix,
         ]  # fmt: skip
-        self._write(lambda p: p.eval(_TOUCH_SCRIPT, len(script_keys), *script_keys, *args))
+        self._write(lambda p: p.eval(TOUCH_STORY, len(script_keys), *script_keys, *args))
 
-    @_translated
+    @translated
     def story_summary(self, story_id: str) -> dict[str, Any]:
         raw = self.r.hgetall(self.keys.story(story_id))
         if not raw:
             raise KeyError(story_id)
         return _story(raw)
 
-    @_translated
+    @translated
     def story_article_ids(self, story_id: str, *, exclude: str | None = None) -> list[str]:
         ids = [a.decode() for a in self.r.lrange(self.keys.story_articles(story_id), 0, -1)]
         return [a for a in ids if a != exclude]
 
-    @_translated
+    @translated
     def known_keys(self, story_id: str, keys: Iterable[str]) -> set[str]:
         keys = list(dict.fromkeys(keys))
         if not keys:
@@ -541,7 +376,7 @@ class RedisStore:
         self._write(op)
 
     # -- events and rejections --------------------------------------------------------------
-    @_translated
+    @translated
     def add_event(self, event: dict[str, Any], *, at: float) -> bool:
         """Store an event once and append it to the events stream; False if already stored."""
         event_id, story_id = event["id"], event["story"]["id"]
@@ -571,7 +406,7 @@ class RedisStore:
         self._write(op)
 
     # -- read views -------------------------------------------------------------------------
-    @_translated
+    @translated
     def list_stories(self, *, limit: int = 50) -> list[dict[str, Any]]:
         """Stories, the most recently developed (or created) first; newer stories first on ties."""
         ids = self.r.zrevrange(self.keys.stories_by_activity, 0, limit + 15, withscores=True)
@@ -584,7 +419,7 @@ class RedisStore:
         )
         return [{f: r[f] for f in _LIST_STORY_FIELDS} for r in rows[:limit]]
 
-    @_translated
+    @translated
     def story_detail(self, story_id: str) -> dict[str, Any] | None:
         raw = self.r.hgetall(self.keys.story(story_id))
         if not raw:
@@ -609,7 +444,7 @@ class RedisStore:
         out["articles"] = articles
         return out
 
-    @_translated
+    @translated
     def list_events(self, *, story_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """The latest `limit` event documents, oldest first (the order they were emitted)."""
         if story_id is None:
@@ -619,7 +454,7 @@ class RedisStore:
         docs = self.r.mget([self.keys.event(e.decode()) for e in ids]) if ids else []
         return [json.loads(d) for d in docs if d is not None]
 
-    @_translated
+    @translated
     def list_rejections(self, *, limit: int = 100) -> list[dict[str, Any]]:
         """Rejected inputs, newest first, with their reasons."""
         return [json.loads(d) for d in self.r.lrange(self.keys.rejections, 0, limit - 1)]
