@@ -17,7 +17,7 @@ machine did not skew it, by this process's CPU time. Then, untimed by the headli
 
 - a stage breakdown from one instrumented ingest pass: the stage functions (`extract_html`,
   `Pipeline._analyse`, `_record`, `_match`, `assess`, `_event`, `ingest`) are wrapped with
-  timers, so stage = own time of that function minus the stages nested in it;
+  timers (wall and CPU), so stage = own time of that function minus the stages nested in it;
 - the plain-text path: the seeds (`seeds/*.txt`, kind="text", no trafilatura) ingested
   --text-rounds times, each round into a fresh store, articles/s;
 - memory: in a fresh process per variant, RSS after each of --memory-passes passes over the
@@ -167,6 +167,8 @@ def headline(pages: list[Page], repeat: int, db_dir: Path) -> dict[str, Any]:
                 "order": "extract first" if baseline_first else "wirewatch first",
                 "baseline_pages_per_s": len(pages) / base_s,
                 "wirewatch_pages_per_s": len(pages) / ours_s,
+                "baseline_cpu_ms_per_page": 1000 * base_cpu / len(pages),
+                "wirewatch_cpu_ms_per_page": 1000 * ours_cpu / len(pages),
                 "ratio": base_s / ours_s,
                 # CPU time of this process: what other processes on the box do hardly moves it
                 "ratio_cpu": base_cpu / ours_cpu,
@@ -183,6 +185,10 @@ def headline(pages: list[Page], repeat: int, db_dir: Path) -> dict[str, Any]:
         "wirewatch_pages_per_s": ours,
         "baseline_ms_per_page": 1000 / base,
         "wirewatch_ms_per_page": 1000 / ours,
+        "baseline_cpu_ms_per_page": statistics.median(r["baseline_cpu_ms_per_page"] for r in runs),
+        "wirewatch_cpu_ms_per_page": statistics.median(
+            r["wirewatch_cpu_ms_per_page"] for r in runs
+        ),
         "ratio": ratio,
         "ratio_cpu": ratio_cpu,
         "target_ratio": TARGET_RATIO,
@@ -236,23 +242,26 @@ _LABELS = {
 
 
 @contextmanager
-def instrumented(pipeline: Pipeline) -> Iterator[dict[str, float]]:
-    """Wrap the stage functions with timers; yields stage -> total seconds (inclusive)."""
+def instrumented(pipeline: Pipeline) -> Iterator[tuple[dict[str, float], dict[str, float]]]:
+    """Wrap the stage functions with timers; yields stage -> total seconds (inclusive), by wall
+    time and by this process's CPU time (other jobs on a shared box inflate only the first)."""
     owners: dict[str, Any] = {
         "pipeline": pipeline,
         "analysis": worker.pipeline.analysis,
         "ingest": worker.ingest,
     }
     totals: dict[str, float] = {}
+    cpu_totals: dict[str, float] = {}
     undo: list[Callable[[], None]] = []
 
     def timed(stage: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def run(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             try:
                 return fn(*args, **kwargs)
             finally:
                 totals[stage] = totals.get(stage, 0.0) + time.perf_counter() - start
+                cpu_totals[stage] = cpu_totals.get(stage, 0.0) + time.process_time() - cpu_start
 
         return run
 
@@ -261,14 +270,14 @@ def instrumented(pipeline: Pipeline) -> Iterator[dict[str, float]]:
         fn = getattr(owner, attr, None)
         if fn is None:  # renamed by someone: that stage's time stays in its caller's
             continue
-        totals[stage] = 0.0
+        totals[stage] = cpu_totals[stage] = 0.0
         setattr(owner, attr, timed(stage, fn))
         if owner is pipeline:  # an instance attribute shadowing the method: drop it
             undo.append(functools.partial(delattr, owner, attr))
         else:
             undo.append(functools.partial(setattr, owner, attr, fn))
     try:
-        yield totals
+        yield totals, cpu_totals
     finally:
         for restore in reversed(undo):
             restore()
@@ -278,27 +287,30 @@ def breakdown(batches: list[list[Document]], db_dir: Path) -> dict[str, Any]:
     """ms per article of each stage (own time: nested stages subtracted), from one pass."""
     with tempfile.TemporaryDirectory(prefix="wirewatch-bench-", dir=db_dir) as tmp:
         pipeline = Pipeline(Settings(db_path=str(Path(tmp) / "unused.db")))
-        with instrumented(pipeline) as totals:
-            elapsed, _, statuses = run_ingest(batches, db_dir, pipeline=pipeline)
+        with instrumented(pipeline) as (totals, cpu_totals):
+            elapsed, cpu, statuses = run_ingest(batches, db_dir, pipeline=pipeline)
     n = sum(len(b) for b in batches)
-    own = {}
-    for stage, _, _, nested in _STAGES:
-        if stage in totals:
-            own[stage] = totals[stage] - sum(totals.get(s, 0.0) for s in nested)
+
+    def own(clock: dict[str, float], stage: str, nested: tuple[str, ...]) -> float:
+        return clock[stage] - sum(clock.get(s, 0.0) for s in nested)
+
     total = totals.get("ingest", elapsed)
+    cpu_total = cpu_totals.get("ingest", cpu)
     stages = [
         {
             "stage": stage,
             "label": _LABELS[stage],
-            "ms_per_article": 1000 * seconds / n,
-            "share": seconds / total if total else 0.0,
+            "ms_per_article": 1000 * own(totals, stage, nested) / n,
+            "cpu_ms_per_article": 1000 * own(cpu_totals, stage, nested) / n,
+            "share": own(totals, stage, nested) / total if total else 0.0,
         }
-        for stage, seconds in own.items()
-        if totals[stage] > 0  # extract on the text path, clean on the HTML path
+        for stage, _, _, nested in _STAGES
+        if totals.get(stage, 0.0) > 0  # extract on the text path, clean on the HTML path
     ]
     return {
         "articles": n,
         "total_ms_per_article": 1000 * total / n,
+        "total_cpu_ms_per_article": 1000 * cpu_total / n,
         "stages": stages,
         "statuses": dict(statuses),
     }
@@ -456,7 +468,9 @@ def print_report(report: dict[str, Any]) -> None:
     )
     print(
         f"ms/page: extract {h['baseline_ms_per_page']:.1f}, "
-        f"wirewatch {h['wirewatch_ms_per_page']:.1f} | statuses {h['runs'][-1]['statuses']}"
+        f"wirewatch {h['wirewatch_ms_per_page']:.1f} (CPU ms/page: extract "
+        f"{h['baseline_cpu_ms_per_page']:.1f}, wirewatch {h['wirewatch_cpu_ms_per_page']:.1f})"
+        f" | statuses {h['runs'][-1]['statuses']}"
     )
     verdict = "meets" if h["meets_target"] else "BELOW"
     print(
@@ -471,17 +485,25 @@ def print_report(report: dict[str, Any]) -> None:
             continue
         print(
             f"\nstage breakdown, {title} path (one instrumented pass, own time, "
-            f"{b['articles']} articles, {b['total_ms_per_article']:.1f} ms/article):"
+            f"{b['articles']} articles, {b['total_ms_per_article']:.1f} ms/article, "
+            f"{b['total_cpu_ms_per_article']:.1f} CPU ms/article):"
         )
+        print(f"  {'':<52}{'ms':>8}{'CPU ms':>9}{'share':>7}")
         for s in sorted(b["stages"], key=lambda s: order.index(s["stage"])):
-            print(f"  {s['label']:<52}{s['ms_per_article']:>8.2f} ms{100 * s['share']:>6.1f}%")
-        rest = sum(
-            s["ms_per_article"] for s in b["stages"] if s["stage"] not in ("extract", "clean")
-        )
-        print(f"  {'everything after extraction':<52}{rest:>8.2f} ms")
+            print(
+                f"  {s['label']:<52}{s['ms_per_article']:>8.2f}{s['cpu_ms_per_article']:>9.2f}"
+                f"{100 * s['share']:>6.1f}%"
+            )
+        after = [s for s in b["stages"] if s["stage"] not in ("extract", "clean")]
+        rest = sum(s["ms_per_article"] for s in after)
+        rest_cpu = sum(s["cpu_ms_per_article"] for s in after)
+        print(f"  {'everything after extraction':<52}{rest:>8.2f}{rest_cpu:>9.2f}")
         if key == "breakdown":
-            base = report["headline"]["baseline_ms_per_page"]
-            print(f"  {'(trafilatura.extract alone, headline median)':<52}{base:>8.2f} ms")
+            h = report["headline"]
+            print(
+                f"  {'(trafilatura.extract alone, headline median)':<52}"
+                f"{h['baseline_ms_per_page']:>8.2f}{h['baseline_cpu_ms_per_page']:>9.2f}"
+            )
 
     t = report.get("text")
     if t and t.get("articles"):
