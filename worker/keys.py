@@ -38,8 +38,8 @@ class Keys:
         self.story_seq = p + "seq:story"
         # zset story -> COALESCE(last_development_at, created_at): `wirewatch stories` order
         self.stories_by_activity = p + "stories"
-        # zset story -> unix time its data keys expire; the sweep in prune_index drops
-        # expired stories from the global sorted sets so they cannot grow without bound
+        # zset story seq -> unix time its data keys expire; the sweep in prune_index drops
+        # expired stories from the index and the global sorted sets, so none grows unbounded
         self.story_expiry = p + "expiry"
         # stream of emitted events (fields id, type, story_id, payload), capped with
         # MAXLEN ~: consumers read it with consumer groups (docs/events.md)
@@ -48,10 +48,11 @@ class Keys:
         self.rejections = p + "rejections"
 
         # -- LSH index: no TTL; prune_index is the only thing that removes entries --------
-        # zset story -> last_seen_at of every indexed story, so the sweep finds the stories
-        # past their window without scanning the index
+        # zset story seq -> last_seen_at of every indexed story, so the sweep finds the
+        # stories past their window without scanning the index
         self.index_seen = p + "ix:seen"
-        # fragments for the shard strings and per-story bookkeeping (see redis_index.py)
+        # fragments for the shard strings and per-story bookkeeping (redis_index.py); Lua
+        # scripts append a shard number or story seq to them
         self.dup_shard_prefix = p + "ix:d:"
         self.story_shard_prefix = p + "ix:s:"
         self.index_story_prefix = p + "ix:st:"
@@ -75,9 +76,10 @@ class Keys:
         """String of fixed-size records: story bands -> story."""
         return f"{self.story_shard_prefix}{n}"
 
-    def index_story(self, story_id: str) -> str:
-        """What prune must undo for one story: its entry count and the shards it wrote to."""
-        return self.index_story_prefix + story_id
+    def index_story(self, seq: int) -> str:
+        """Story `seq`'s record count, id and the shards it wrote to (redis_index.py): how
+        queries name a story and what prune must undo. Lives as long as the story's data."""
+        return f"{self.index_story_prefix}{seq}"
 
     def story(self, story_id: str) -> str:
         """Hash: the story row (title, times, counts, seq, centroid terms as JSON)."""

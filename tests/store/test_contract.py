@@ -266,6 +266,27 @@ def test_store_prune_drops_index_entries_of_old_stories_only(store):
         assert store.prune_index(500.0) == 0
 
 
+def test_store_story_pruned_then_revived_is_indexed_again(store):
+    # Given a story pruned out of the index
+    _story_with_articles(store, 1, at=100.0)
+    with store.transaction():
+        store.index_add(band_keys(1, 25), aid(100), sid(1), story_keys=band_keys(2, 64))
+    with store.transaction():
+        store.prune_index(500.0)
+    # When a revision joins it later and is indexed
+    with store.transaction():
+        store.add_article(article_row(aid(101), sid(1), event_time=900.0), sentences(aid(101)))
+        store.update_story(sid(1), terms={}, seen_at=900.0, development_at=None)
+        store.index_add(band_keys(3, 25), aid(101), sid(1), story_keys=band_keys(2, 64)[:8])
+    # Then the new entries are found, the pruned ones stay gone, and a later sweep keeps them
+    assert store.index_query(band_keys(3, 25)) == [(aid(101), sid(1))]
+    assert store.index_query(band_keys(1, 25)) == []
+    assert store.index_story_hits(band_keys(2, 64)) == {sid(1): 8}
+    with store.transaction():
+        store.prune_index(500.0)
+    assert store.index_story_hits(band_keys(2, 64)) == {sid(1): 8}
+
+
 def test_store_refuses_another_index_signature(make_store):
     # Given a store built with one index signature
     make_store("v1:p128").close()

@@ -209,7 +209,7 @@ def test_redis_prune_and_retention_leave_no_keys_behind(make_redis_store):
         store.index_add(band_keys(1, 25), aid(1), sid(1), story_keys=band_keys(2, 64))
         store.add_event(event(1, sid(1), aid(1)), at=100.0)
     before = set(store.r.scan_iter(match=store.keys.prefix + "*"))
-    assert store.keys.index_story(sid(1)).encode() in before
+    assert store.keys.index_story(1).encode() in before
     # When the window passes (prune) and then the retention
     with store.transaction():
         assert store.prune_index(500.0) > 0

@@ -1,43 +1,40 @@
-"""The LSH index layout in Redis: band keys packed into shard strings, and its Lua scripts.
+"""The LSH index layout in Redis: band keys packed into shard strings (scripts in redis_scripts.py).
 
 Each band key (a signed 64-bit int) picks a shard from its top 16 bits (`% shards`) and keeps
-its next 32 bits as the record's field; the shard is one Redis string of fixed-size records:
+its next 32 bits as the record's field; a shard is one Redis string of fixed-size records:
 
-    story band    field(4) + story token(8)                  12 bytes, once per (key, story)
-    dup band      field(4) + story token(8) + ordinal(2)     14 bytes, once per (key, article)
+    story band    field(4) + story seq(4)                 8 bytes, once per (key, story)
+    dup band      field(4) + story seq(4) + ordinal(2)   10 bytes, once per (key, article)
 
-A token is the 8 bytes behind an id's 16 hex digits (`s_1a2b...` -> b"\\x1a\\x2b..."); the
-ordinal is the article's position in its story's article list. Story bands are stored once
-per story (an article mostly repeats its story's bands), which is what keeps the index near
-1 KB per article; datasketch stores every band of every article as its own Redis set.
-A 48-bit key identity can collide (about once per 2^32 records of one shard): a collision only
-adds a candidate, which matching verifies anyway.
+The story seq is the story's creation number (4 bytes instead of an 18-character id) and the
+ordinal the article's position in its story's article list. Story bands are stored once per
+story, as an article mostly repeats bands its story has. This keeps the index near 1 KB per
+article, where datasketch keeps every band of every article as a Redis set of its own.
+A 48-bit key identity can collide (about once per 2^32 records of one shard): a collision
+only adds a candidate, which matching verifies anyway.
 
-Per story, `ix:st:<story>` holds what prune must undo: a 4-byte record count and the 2-byte
-numbers of the shards it wrote to (dup shards with the top bit set). Lookups run in one
-script call, so a query is one round trip whatever the number of bands.
+Per story, `ix:st:<seq>` holds a 4-byte record count, the story id's 8 bytes and the 2-byte
+numbers of the shards it wrote to (dup shards with the top bit set): what queries need to
+name the story and what prune must undo. It lives as long as the story's data. Lookups run
+in one script call, so a query is one round trip whatever the number of bands.
 """
 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 import redis
-from redis.client import Pipeline
 
 from worker.keys import Keys
 from worker.store.redis_lock import Op
 from worker.store.redis_scripts import ADD, DUP_QUERY, PRUNE, STORY_HITS
 
-__all__ = ["MAX_SHARDS", "Band", "ShardedIndex", "locate", "token"]
+__all__ = ["MAX_SHARDS", "Band", "ShardedIndex", "bookkeeping", "locate", "story_bytes"]
 
 MAX_SHARDS = 0x8000  # shard numbers are 15 bits: the 16th marks dup shards in bookkeeping
 DUP_FLAG = 0x8000
-STORY_RECORD = 12  # bytes: field(4) + story token(8)
-DUP_RECORD = 14  # bytes: field(4) + story token(8) + article ordinal(2)
 _ID = re.compile(r"[as]_[0-9a-f]{16}")
 
 
@@ -55,11 +52,16 @@ def locate(key: int, shards: int) -> Band:
     return Band(int.from_bytes(raw[:2], "big") % shards, raw[2:6])
 
 
-def token(id_: str) -> bytes:
-    """The 8 bytes of an `a_`/`s_` id; the index stores these, not the 18-character id."""
+def story_bytes(id_: str) -> bytes:
+    """The 8 bytes behind an `a_`/`s_` id's 16 hex digits (how bookkeeping keeps the id)."""
     if not _ID.fullmatch(id_):
         raise ValueError(f"ids must be 'a_' or 's_' + 16 lowercase hex digits, got {id_!r}")
     return bytes.fromhex(id_[2:])
+
+
+def bookkeeping(story_id: str) -> bytes:
+    """A fresh `ix:st:<seq>` value: no records, the story id, no shards yet."""
+    return bytes(4) + story_bytes(story_id)
 
 
 class ShardedIndex:
@@ -73,6 +75,7 @@ class ShardedIndex:
         self.shards = shards
         self._dup_query = client.register_script(DUP_QUERY)
         self._story_hits = client.register_script(STORY_HITS)
+        self._prune = client.register_script(PRUNE)
 
     def _bands(self, keys: Iterable[int]) -> list[Band]:
         return [locate(k, self.shards) for k in dict.fromkeys(keys)]
@@ -85,8 +88,11 @@ class ShardedIndex:
         k = self.keys
         flat = self._dup_query(
             keys=[k.dup_shard(b.shard) for b in bands],
-            args=[k.story_prefix, k.articles_suffix, k.article_prefix, *(b.field for b in bands)],
-        )
+            args=[
+                k.index_story_prefix, k.story_prefix, k.articles_suffix, k.article_prefix,
+                *(b.field for b in bands),
+            ],
+        )  # fmt: skip
         return [(flat[i].decode(), flat[i + 1].decode()) for i in range(0, len(flat), 2)]
 
     def story_hits(self, keys: list[int]) -> dict[str, int]:
@@ -94,53 +100,40 @@ class ShardedIndex:
         bands = self._bands(keys)
         if not bands:
             return {}
+        k = self.keys
         flat = self._story_hits(
-            keys=[self.keys.story_shard(b.shard) for b in bands],
-            args=[self.keys.story_prefix, *(b.field for b in bands)],
+            keys=[k.story_shard(b.shard) for b in bands],
+            args=[k.index_story_prefix, k.story_prefix, *(b.field for b in bands)],
         )
         return {flat[i].decode(): int(flat[i + 1]) for i in range(0, len(flat), 2)}
 
     def add(self, dup_keys: list[int], story_keys: list[int], article_id: str, story_id: str) -> Op:
-        """The write indexing one article (the article must be in its story's list)."""
-        token(article_id)
-        story_token = token(story_id)
+        """The write indexing one article (already in its story's article list)."""
+        story_bytes(article_id)
         dup, story = self._bands(dup_keys), self._bands(story_keys)
         k = self.keys
         script_keys = [
-            k.index_story(story_id),
+            k.story(story_id),
             k.story_articles(story_id),
             *(k.dup_shard(b.shard) for b in dup),
             *(k.story_shard(b.shard) for b in story),
         ]
-        args: list[bytes | str | int] = [story_token, article_id, len(dup)]
+        args: list[bytes | str | int] = [
+            k.index_story_prefix, bookkeeping(story_id), article_id, len(dup)
+        ]  # fmt: skip
         for b, flag in [(b, DUP_FLAG) for b in dup] + [(b, 0) for b in story]:
             args += [(b.shard | flag).to_bytes(2, "big"), b.field]
         return lambda p: p.eval(ADD, len(script_keys), *script_keys, *args)
 
-    def prune(self, story_ids: list[str]) -> tuple[int, Op]:
-        """Read what the stories wrote; returns its record count and the write removing it."""
+    def prune(self, seqs: list[bytes], cut: float) -> tuple[int, int]:
+        """Sweep out of the index those stories (by seq) last seen before `cut`, and forget
+        those whose data expired; at once. Returns (index records removed, stories swept)."""
         k = self.keys
-        books = self.r.mget([k.index_story(s) for s in story_ids]) if story_ids else []
-        records = 0
-        tokens: dict[tuple[str, int], list[bytes]] = defaultdict(list)
-        for story_id, book in zip(story_ids, books, strict=True):
-            if not book:
-                continue
-            records += int.from_bytes(book[:4], "big")
-            for i in range(4, len(book), 2):
-                ref = int.from_bytes(book[i : i + 2], "big")
-                if ref & DUP_FLAG:
-                    tokens[(k.dup_shard(ref & ~DUP_FLAG), DUP_RECORD)].append(token(story_id))
-                else:
-                    tokens[(k.story_shard(ref), STORY_RECORD)].append(token(story_id))
-        script_keys = [k.index_seen, *(k.index_story(s) for s in story_ids)]
-        args: list[bytes | str | int] = [len(story_ids), *story_ids]
-        for (shard_key, size), toks in tokens.items():
-            script_keys.append(shard_key)
-            args += [size, len(toks), *toks]
-
-        def op(p: Pipeline[bytes]) -> None:
-            if story_ids:
-                p.eval(PRUNE, len(script_keys), *script_keys, *args)
-
-        return records, op
+        removed, swept = self._prune(
+            keys=[k.index_seen, k.stories_by_activity, k.story_expiry],
+            args=[
+                repr(cut), k.index_story_prefix, k.story_prefix, k.dup_shard_prefix,
+                k.story_shard_prefix, *seqs,
+            ],
+        )  # fmt: skip
+        return int(removed), int(swept)

@@ -2,7 +2,7 @@
 
 Index scripts work on the shard strings described in redis_index.py. Scripts that run inside
 a transaction's MULTI are sent with EVAL (never EVALSHA: a NOSCRIPT error inside MULTI would
-fail that command alone); read scripts go through `register_script` (EVALSHA, one round trip).
+fail that command alone); the others go through `register_script` (EVALSHA, one round trip).
 """
 
 from __future__ import annotations
@@ -34,22 +34,26 @@ local function p32(n)
 end
 """
 
-# KEYS: bookkeeping, story article list, then one shard per band (dup bands first)
-# ARGV: story token, article id, number of dup bands, then per band: shard ref(2), field(4)
+# KEYS: story, its article list, then one shard per band (dup bands first)
+# ARGV: bookkeeping prefix, a fresh bookkeeping value, article id, number of dup bands, then
+#       per band: shard ref(2), field(4). Returns the story's record count.
 ADD = (
     _LUA_HELPERS
     + """
-local tok, ndup = ARGV[1], tonumber(ARGV[3])
+local seq = redis.call('HGET', KEYS[1], 'seq')
+if not seq then return 0 end
+local tok, ndup, bkey = p32(tonumber(seq)), tonumber(ARGV[4]), ARGV[1] .. seq
 local ord = nil
-if ndup > 0 then ord = redis.call('LPOS', KEYS[2], ARGV[2]) end
-local book = redis.call('GET', KEYS[1]) or string.rep('\\0', 4)
-local count, refs = u32(book), string.sub(book, 5)
+if ndup > 0 then ord = redis.call('LPOS', KEYS[2], ARGV[3]) end
+if ord and ord > 65534 then ord = nil end
+local book = redis.call('GET', bkey) or ARGV[2]
+local count, refs = u32(book), string.sub(book, 13)
 local blobs, changed = {}, {}
 for i = 3, #KEYS do
-  local ref, field = ARGV[2 + (i - 2) * 2], ARGV[3 + (i - 2) * 2]
-  local rec, size = field .. tok, 12
+  local ref, field = ARGV[5 + (i - 3) * 2], ARGV[6 + (i - 3) * 2]
+  local rec, size = field .. tok, 8
   if i - 2 <= ndup then
-    rec, size = nil, 14
+    rec, size = nil, 10
     if ord then rec = field .. tok .. string.char(math.floor(ord / 256), ord % 256) end
   end
   if rec then
@@ -64,108 +68,146 @@ for i = 3, #KEYS do
   end
 end
 for key in pairs(changed) do redis.call('SET', key, blobs[key]) end
-redis.call('SET', KEYS[1], p32(count) .. refs)
+redis.call('SET', bkey, p32(count) .. string.sub(book, 5, 12) .. refs)
 return count
 """
 )
 
-# KEYS: the shard of each dup band; ARGV: story key prefix, article list suffix, article
-# key prefix, then the field of each band. Returns article id, story id, ... of live stories.
+# Resolves a story seq to its id, or false when the story is gone (pruned or expired).
+_LUA_STORY_NAME = """
+local names = {}
+local function story_name(seq, book_prefix, story_prefix)
+  local sid = names[seq]
+  if sid == nil then
+    sid = false
+    local book = redis.call('GET', book_prefix .. seq)
+    if book then
+      local s = 's_' .. tohex(string.sub(book, 5, 12))
+      if redis.call('EXISTS', story_prefix .. s) == 1 then sid = s end
+    end
+    names[seq] = sid
+  end
+  return sid
+end
+"""
+
+# KEYS: the shard of each dup band; ARGV: bookkeeping prefix, story key prefix, article list
+# suffix, article key prefix, then the field of each band.
+# Returns article id, story id, ... of live stories.
 DUP_QUERY = (
     _LUA_HELPERS
+    + _LUA_STORY_NAME
     + """
 local found, order = {}, {}
 for i = 1, #KEYS do
   local blob = redis.call('GET', KEYS[i])
   if blob then
-    local p = find_aligned(blob, ARGV[3 + i], 14, 0)
+    local p = find_aligned(blob, ARGV[4 + i], 10, 0)
     while p do
-      local rec = string.sub(blob, p + 4, p + 13)
+      local rec = string.sub(blob, p + 4, p + 9)
       if not found[rec] then found[rec] = true; order[#order + 1] = rec end
-      p = find_aligned(blob, ARGV[3 + i], 14, 0, p + 1)
+      p = find_aligned(blob, ARGV[4 + i], 10, 0, p + 1)
     end
   end
 end
 local out = {}
 for _, rec in ipairs(order) do
-  local sid = 's_' .. tohex(string.sub(rec, 1, 8))
-  local ord = string.byte(rec, 9) * 256 + string.byte(rec, 10)
-  local aid = redis.call('LINDEX', ARGV[1] .. sid .. ARGV[2], ord)
-  if aid and redis.call('EXISTS', ARGV[3] .. aid) == 1 then
-    out[#out + 1] = aid; out[#out + 1] = sid
+  local sid = story_name(u32(rec), ARGV[1], ARGV[2])
+  if sid then
+    local ord = string.byte(rec, 5) * 256 + string.byte(rec, 6)
+    local aid = redis.call('LINDEX', ARGV[2] .. sid .. ARGV[3], ord)
+    if aid and redis.call('EXISTS', ARGV[4] .. aid) == 1 then
+      out[#out + 1] = aid; out[#out + 1] = sid
+    end
   end
 end
 return out
 """
 )
 
-# KEYS: the shard of each story band; ARGV: story key prefix, then the field of each band.
-# Returns story id, number of bands shared, ... for stories whose data is still there.
+# KEYS: the shard of each story band; ARGV: bookkeeping prefix, story key prefix, then the
+# field of each band. Returns story id, number of bands shared, ... of live stories.
 STORY_HITS = (
     _LUA_HELPERS
+    + _LUA_STORY_NAME
     + """
 local counts, order = {}, {}
 for i = 1, #KEYS do
   local blob = redis.call('GET', KEYS[i])
   if blob then
-    local p = find_aligned(blob, ARGV[1 + i], 12, 0)
+    local p = find_aligned(blob, ARGV[2 + i], 8, 0)
     while p do
-      local tok = string.sub(blob, p + 4, p + 11)
-      if counts[tok] then counts[tok] = counts[tok] + 1
-      else counts[tok] = 1; order[#order + 1] = tok end
-      p = find_aligned(blob, ARGV[1 + i], 12, 0, p + 1)
+      local seq = u32(string.sub(blob, p + 4, p + 7))
+      if counts[seq] then counts[seq] = counts[seq] + 1
+      else counts[seq] = 1; order[#order + 1] = seq end
+      p = find_aligned(blob, ARGV[2 + i], 8, 0, p + 1)
     end
   end
 end
 local out = {}
-for _, tok in ipairs(order) do
-  local sid = 's_' .. tohex(tok)
-  if redis.call('EXISTS', ARGV[1] .. sid) == 1 then
-    out[#out + 1] = sid; out[#out + 1] = counts[tok]
-  end
+for _, seq in ipairs(order) do
+  local sid = story_name(seq, ARGV[1], ARGV[2])
+  if sid then out[#out + 1] = sid; out[#out + 1] = counts[seq] end
 end
 return out
 """
 )
 
-# KEYS: index_seen zset, the bookkeeping key of each story, then shards to clean
-# ARGV: number of stories, their ids, then per shard: record size, number of tokens, tokens
+# Sweeps stories out of the index, each only if still due: last seen before the cut, or its
+# data expired (then its bookkeeping goes and it leaves the global sorted sets too).
+# Self-validating, so it runs on its own, in small batches, without the lock: Redis is
+# never blocked for long.
+# KEYS: index_seen, stories by activity, story expiry
+# ARGV: cut, bookkeeping prefix, story key prefix, dup shard prefix, story shard prefix,
+#       then story seqs. Returns {index records removed, stories swept}.
 PRUNE = (
     _LUA_HELPERS
     + """
-local n = tonumber(ARGV[1])
-for i = 1, n do
-  redis.call('ZREM', KEYS[1], ARGV[1 + i])
-  redis.call('DEL', KEYS[1 + i])
-end
-local a = 2 + n
-for k = 2 + n, #KEYS do
-  local size, ntok = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
-  local blob = redis.call('GET', KEYS[k])
-  if blob then
-    local drops = {}
-    for t = 1, ntok do
-      local p = find_aligned(blob, ARGV[a + 1 + t], size, 4)
-      while p do
-        drops[#drops + 1] = p - 4
-        p = find_aligned(blob, ARGV[a + 1 + t], size, 4, p + 1)
+local cut = tonumber(ARGV[1])
+local removed, swept = 0, 0
+for i = 6, #ARGV do
+  local seq, bkey = ARGV[i], ARGV[2] .. ARGV[i]
+  local book = redis.call('GET', bkey)
+  local sid = book and ('s_' .. tohex(string.sub(book, 5, 12)))
+  local alive = sid and redis.call('EXISTS', ARGV[3] .. sid) == 1
+  local seen = redis.call('ZSCORE', KEYS[1], seq)
+  if not alive or not seen or tonumber(seen) < cut then
+    swept = swept + 1
+    if book then
+      removed = removed + u32(book)
+      local tok = p32(tonumber(seq))
+      for j = 13, #book - 1, 2 do
+        local ref = string.byte(book, j) * 256 + string.byte(book, j + 1)
+        local key, size = ARGV[5] .. ref, 8
+        if ref >= 32768 then key, size = ARGV[4] .. (ref - 32768), 10 end
+        local blob = redis.call('GET', key)
+        if blob then
+          local parts, last = {}, 1
+          local p = find_aligned(blob, tok, size, 4)
+          while p do
+            parts[#parts + 1] = string.sub(blob, last, p - 5)
+            last = p - 4 + size
+            p = find_aligned(blob, tok, size, 4, last + 4)
+          end
+          if last > 1 then
+            parts[#parts + 1] = string.sub(blob, last)
+            local rest = table.concat(parts)
+            if rest == '' then redis.call('DEL', key) else redis.call('SET', key, rest) end
+          end
+        end
       end
     end
-    if #drops > 0 then
-      table.sort(drops)
-      local parts, last = {}, 1
-      for _, s in ipairs(drops) do
-        parts[#parts + 1] = string.sub(blob, last, s - 1)
-        last = s + size
-      end
-      parts[#parts + 1] = string.sub(blob, last)
-      local rest = table.concat(parts)
-      if rest == '' then redis.call('DEL', KEYS[k]) else redis.call('SET', KEYS[k], rest) end
+    redis.call('ZREM', KEYS[1], seq)
+    if alive then
+      redis.call('SET', bkey, p32(0) .. string.sub(book, 5, 12))
+    else
+      redis.call('DEL', bkey)
+      redis.call('ZREM', KEYS[3], seq)
+      if sid then redis.call('ZREM', KEYS[2], sid) end
     end
   end
-  a = a + 2 + ntok
 end
-return n
+return {removed, swept}
 """
 )
 
@@ -188,8 +230,9 @@ if dev ~= '' then
   redis.call('HINCRBY', st, 'development_count', 1)
   redis.call('ZADD', KEYS[5], dev, sid)
 end
-redis.call('ZADD', KEYS[6], 'GT', seen, sid)
-redis.call('ZADD', KEYS[7], ARGV[6], sid)
+local seq = redis.call('HGET', st, 'seq')
+redis.call('ZADD', KEYS[6], 'GT', seen, seq)
+redis.call('ZADD', KEYS[7], ARGV[6], seq)
 if redis.call('PTTL', st) < ttl * 7 / 8 then
   for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ttl) end
   for _, aid in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do

@@ -31,7 +31,7 @@ from redis.client import Pipeline
 
 from worker.keys import Keys
 from worker.store.base import StoryRow
-from worker.store.redis_index import ShardedIndex, token
+from worker.store.redis_index import ShardedIndex, bookkeeping
 from worker.store.redis_lock import FencedLock, Op, translated
 from worker.store.redis_scripts import TOUCH_STORY
 
@@ -74,7 +74,9 @@ class RedisStore:
         max_rejections: rejections kept.
         lock_ttl_ms: how long a transaction may hold the lock before others may take it.
         lock_wait_s: how long `transaction()` waits for the lock before `store_busy`.
-        prune_batch: stories swept per `prune_index` call at most (the rest wait for the next).
+        prune_batch: stories swept per script call of `prune_index` (bounds how long Redis is
+            busy at once: ~0.3 ms per story at 100k articles).
+        prune_max: stories swept per `prune_index` call at most (the rest wait for the next).
     """
 
     def __init__(
@@ -89,7 +91,8 @@ class RedisStore:
         max_rejections: int = 10_000,
         lock_ttl_ms: int = 5_000,
         lock_wait_s: float = 10.0,
-        prune_batch: int = 1000,
+        prune_batch: int = 2,
+        prune_max: int = 5000,
     ):
         for name, v in (
             ("retention_s", retention_s),
@@ -98,6 +101,7 @@ class RedisStore:
             ("lock_ttl_ms", lock_ttl_ms),
             ("lock_wait_s", lock_wait_s),
             ("prune_batch", prune_batch),
+            ("prune_max", prune_max),
         ):
             if not v > 0:
                 raise ValueError(f"{name} must be positive, got {v!r}")
@@ -109,6 +113,7 @@ class RedisStore:
         self.max_events = max_events
         self.max_rejections = max_rejections
         self.prune_batch = prune_batch
+        self.prune_max = prune_max
         self._ops: list[Op] | None = None
         self._pending_events: set[str] = set()
         self._pending_stories = 0
@@ -162,7 +167,10 @@ class RedisStore:
             self.lock.release(lock_token)
             raise
         ops, self._ops = self._ops, None
-        self.lock.commit(lock_token, ops)
+        if ops:
+            self.lock.commit(lock_token, ops)
+        else:  # nothing to fence: a late release loses nothing
+            self.lock.release(lock_token)
 
     def _write(self, op: Op) -> None:
         if self._ops is None:
@@ -222,22 +230,26 @@ class RedisStore:
 
     @translated
     def prune_index(self, older_than: float) -> int:
-        """Drop the index entries of stories last seen before `older_than`, and forget
-        stories whose data has expired; returns how many index records went."""
-        k = self.keys
-        due = self.r.zrangebyscore(
-            k.index_seen, "-inf", f"({older_than!r}", start=0, num=self.prune_batch
-        )
-        expired = self.r.zrangebyscore(
-            k.story_expiry, "-inf", time.time(), start=0, num=self.prune_batch
-        )
-        stories = list(dict.fromkeys(s.decode() for s in due + expired))
-        records, prune = self.index.prune(stories)
-        self._write(prune)
-        if expired:
-            self._write(lambda p: p.zrem(k.story_expiry, *expired))
-            self._write(lambda p: p.zrem(k.stories_by_activity, *expired))
-        return records
+        """Sweep stories last seen before `older_than`, and stories whose data expired, out of
+        the index; returns how many index records went.
+
+        Unlike the other writes this applies at once, `prune_batch` stories per script call,
+        so Redis is never blocked long, and at most `prune_max` stories per call (the rest go
+        next time). Each call re-checks that a story is still due, so it needs no lock.
+        """
+        k, removed, swept = self.keys, 0, 0
+        expired = self.r.zrangebyscore(k.story_expiry, "-inf", time.time(), 0, self.prune_max)
+        for i in range(0, len(expired), self.prune_batch):
+            removed += self.index.prune(expired[i : i + self.prune_batch], older_than)[0]
+        while swept < self.prune_max:
+            due = self.r.zrangebyscore(
+                k.index_seen, "-inf", f"({older_than!r}", 0, self.prune_batch
+            )
+            if not due:
+                break
+            r, s = self.index.prune(due, older_than)
+            removed, swept = removed + r, swept + max(s, 1)
+        return removed
 
     # -- articles ---------------------------------------------------------------------------
     @translated
@@ -304,7 +316,7 @@ class RedisStore:
 
     @translated
     def create_story(self, story_id: str, title: str | None, at: float) -> None:
-        token(story_id)
+        book = bookkeeping(story_id)
         k, ttl = self.keys, self.retention_ms
         # stories get their creation order like SQLite rowids; the lock makes it race-free
         seq = int(self.r.get(k.story_seq) or 0) + self._pending_stories + 1
@@ -323,8 +335,9 @@ class RedisStore:
             p.hset(k.story(story_id), mapping=row)
             p.pexpire(k.story(story_id), ttl)
             p.zadd(k.stories_by_activity, {story_id: float(at)})
-            p.zadd(k.index_seen, {story_id: float(at)})
-            p.zadd(k.story_expiry, {story_id: expires_at})
+            p.zadd(k.index_seen, {str(seq): float(at)})
+            p.zadd(k.story_expiry, {str(seq): expires_at})
+            p.set(k.index_story(seq), book)
 
         self._write(op)
 
