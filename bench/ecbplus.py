@@ -148,11 +148,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--datasets", type=Path, default=DEFAULT_DATASETS)
     ap.add_argument("--orders", type=int, default=5, help="seeded shuffles to average")
-    ap.add_argument("--sweep", action="store_true", help="also sweep story_min_similarity")
+    ap.add_argument("--sweep", action="store_true", help="also sweep story_min_probability")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--raw-text", action="store_true", help="ingest the PTB tokens as they are")
-    ap.add_argument("--sims", help="comma-separated story_min_similarity values to sweep")
+    ap.add_argument("--sims", help="comma-separated story_min_probability values to sweep")
     args = ap.parse_args()
     text, gold = load(args.datasets, args.raw_text)
     names = sorted(text)
@@ -169,14 +169,14 @@ def main() -> None:
         "gold_clusters": len(set(gold.values())),
     }
     base = Settings(db_path=":memory:")
-    sims = [base.story_min_similarity]
+    sims = [base.story_min_probability]
     if args.sweep:
-        sims = [0.10, 0.14, 0.17, 0.20, 0.23, 0.26, 0.30]
+        sims = [0.10, 0.15, 0.20, 0.25, 0.30, 0.40]
     if args.sims:
         sims = [float(x) for x in args.sims.split(",")]
     rows = []
     for sim in sims:
-        settings = Settings(db_path=":memory:", story_min_similarity=sim)
+        settings = Settings(db_path=":memory:", story_min_probability=sim)
         f1s, ps, rs, rates, clusters, rejected = [], [], [], [], [], 0
         for order in orders:
             pred, elapsed, rej = run_wirewatch(order, text, settings)
@@ -188,7 +188,7 @@ def main() -> None:
             clusters.append(len(set(pred.values())))
             rejected += rej
         rows.append({
-            "system": f"wirewatch (story_min_similarity={sim})",
+            "system": f"wirewatch (story_min_probability={sim})",
             "f1_mean": round(statistics.mean(f1s), 4), "f1_min": round(min(f1s), 4),
             "precision": round(statistics.mean(ps), 4), "recall": round(statistics.mean(rs), 4),
             "clusters": round(statistics.mean(clusters), 1), "rejected": rejected,

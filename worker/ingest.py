@@ -15,7 +15,7 @@ from worker.pipeline import extract
 from worker.pipeline.analysis import Analysis, analyse, to_article
 from worker.pipeline.events import build_event
 from worker.pipeline.fingerprint import Signer, band_keys, estimate_jaccard, lsh_params
-from worker.pipeline.matching import best_story, merge_terms
+from worker.pipeline.matching import Candidate, best_story, merge_terms
 from worker.pipeline.novelty import Novelty, assess
 from worker.pipeline.salience import salient_terms, weigh
 from worker.store.sqlite import SqliteStore
@@ -149,21 +149,37 @@ class Pipeline:
         new_units = {id(u) for n in (novelty.sentences if novelty else ()) for u in n.new_units}
         store.add_article(
             {
-                "id": article_id, "story_id": story_id, "input": origin, "status": status,
-                "match": match, "similarity": similarity,
+                "id": article_id,
+                "story_id": story_id,
+                "input": origin,
+                "status": status,
+                "match": match,
+                "similarity": similarity,
                 "novelty": novelty.score if novelty else None,
-                "content_hash": a.content_hash, "canonical_url": a.canonical_url,
-                "version": version, "revision_of": revision_of,
-                "url": a.article.url, "title": a.article.title, "source": a.article.source,
-                "author": a.article.author, "published_at": a.article.published_at,
-                "language": a.article.language, "site_name": a.article.site_name,
-                "text": a.article.text, "event_time": at, "ingested_at": now,
+                "content_hash": a.content_hash,
+                "canonical_url": a.canonical_url,
+                "version": version,
+                "revision_of": revision_of,
+                "url": a.article.url,
+                "title": a.article.title,
+                "source": a.article.source,
+                "author": a.article.author,
+                "published_at": a.article.published_at,
+                "language": a.article.language,
+                "site_name": a.article.site_name,
+                "text": a.article.text,
+                "event_time": at,
+                "ingested_at": now,
                 "dup_sig": a.dup_signature.tobytes(),
             },
             [
-                (article_id, x.index, x.text,
-                 json.dumps([u.to_dict() for u in x.units]),
-                 json.dumps([u.to_dict() for u in x.units if id(u) in new_units or not novelty]))
+                (
+                    article_id,
+                    x.index,
+                    x.text,
+                    json.dumps([u.to_dict() for u in x.units]),
+                    json.dumps([u.to_dict() for u in x.units if id(u) in new_units or not novelty]),
+                )
                 for x in a.sentences
             ],
         )
@@ -213,14 +229,23 @@ class Pipeline:
         ranked = sorted(
             (-n, sid) for sid, n in story_hits.items() if abs(at - rows[sid].last_seen_at) <= window
         )
-        candidates = {sid: rows[sid] for _, sid in ranked[: s.story_candidates]}
+        candidates = [rows[sid] for _, sid in ranked[: s.story_candidates]]
         if not candidates:
             return None, "new", None
-        all_terms = {t for row in candidates.values() for t in row.terms}
+        all_terms = {t for row in candidates for t in row.terms}
         df_all = {**store.doc_freqs(all_terms - df.keys()), **df}
-        m = best_story(vec, {k: r.terms for k, r in candidates.items()}, df_all, n_docs,
-                       s.story_min_similarity)
-        return m.story_id, ("same_story" if m.story_id else "new"), m.similarity
+        m = best_story(
+            vec,
+            a.vocabulary,
+            [
+                Candidate(r.id, r.terms, frozenset(store.known_keys(r.id, a.vocabulary)))
+                for r in candidates
+            ],
+            df_all,
+            n_docs,
+            s.story_min_probability,
+        )
+        return m.story_id, ("same_story" if m.story_id else "new"), m.probability
 
     def _event(
         self,
@@ -237,8 +262,13 @@ class Pipeline:
         return build_event(
             event_type,
             story=story,
-            article={"id": article_id, "url": art.url, "title": art.title, "source": art.source,
-                     "published_at": art.published_at},
+            article={
+                "id": article_id,
+                "url": art.url,
+                "title": art.title,
+                "source": art.source,
+                "published_at": art.published_at,
+            },
             occurred_at=now,
             novelty=novelty,
             sentences=a.sentences,

@@ -11,7 +11,17 @@ import pytest
 
 from worker.config import Settings
 from worker.ingest import Pipeline
-from worker.pipeline.matching import STORY_TERMS_CAP, best_story, merge_terms
+from worker.pipeline.matching import (
+    STORY_TERMS_CAP,
+    WEIGHTS,
+    Candidate,
+    Evidence,
+    best_story,
+    evidence,
+    join_probability,
+    merge_terms,
+    names_vector,
+)
 from worker.pipeline.salience import cosine, weigh
 
 DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
@@ -24,31 +34,62 @@ def _df(*docs: dict[str, int]) -> tuple[dict[str, int], int]:
     return dict(df), len(docs)
 
 
+def _cands(stories: dict[str, dict[str, int]], known: dict[str, set[str]] | None = None):
+    known = known or {}
+    return [Candidate(sid, t, frozenset(known.get(sid, ()))) for sid, t in stories.items()]
+
+
 def test_best_story_picks_the_story_sharing_names() -> None:
     lohan = {"=lohan": 3, "rehab": 2, "=betty": 1, "probation": 1}
     reid = {"=reid": 3, "rehab": 2, "=promises": 1, "actress": 1}
     article = {"=lohan": 2, "rehab": 1, "probation": 1}
     df, n = _df(lohan, reid, {"weather": 1}, {"election": 1})
-    m = best_story(weigh(article, df, n), {"s_l": lohan, "s_r": reid}, df, n, 0.2)
+    vec = weigh(article, df, n)
+    m = best_story(vec, [], _cands({"s_l": lohan, "s_r": reid}), df, n, 0.15)
     assert m.story_id == "s_l"
-    assert 0.2 <= m.similarity <= 1.0
+    assert m.evidence is not None and m.evidence.names > 0.5
+    assert 0.15 <= m.probability <= 1.0
+
+
+def test_shared_numbers_and_dates_raise_the_probability() -> None:
+    """Same words, different figures: two events of one kind. The figures decide."""
+    story = {"=klitschko": 2, "heavyweight": 2, "round": 1, "=ibf": 1}
+    article = {"=klitschko": 1, "heavyweight": 1, "round": 1}
+    df, n = _df(story, {"weather": 1}, {"election": 1})
+    vocab = ["n:7:round", "n:52:", "d:saturday"]
+    vec = weigh(article, df, n)
+    held = best_story(vec, vocab, _cands({"s": story}, {"s": set(vocab)}), df, n, 0.0)
+    lacks = best_story(vec, vocab, _cands({"s": story}), df, n, 0.0)
+    assert held.evidence is not None and held.evidence.numbers == 1.0
+    assert lacks.evidence is not None and lacks.evidence.numbers == 0.0
+    assert held.probability > lacks.probability
+    no_figures = evidence(vec, names_vector(vec), [], _cands({"s": story})[0], weigh(story, df, n))
+    assert no_figures.numbers == no_figures.dates == 0.5  # nothing to compare: no evidence
+
+
+def test_join_probability_is_monotone_in_every_piece_of_evidence() -> None:
+    base = Evidence(cosine=0.3, names=0.3, numbers=0.5, dates=0.5)
+    p = join_probability(base)
+    for field in WEIGHTS:
+        more = Evidence(**{**base.to_dict(), field: getattr(base, field) + 0.2})
+        assert join_probability(more) > p, field
 
 
 def test_best_story_below_threshold_is_no_match() -> None:
     story = {"earthquake": 2, "=chile": 2}
     article = {"=lohan": 2, "rehab": 1}
     df, n = _df(story, article)
-    m = best_story(weigh(article, df, n), {"s": story}, df, n, 0.2)
+    m = best_story(weigh(article, df, n), [], _cands({"s": story}), df, n, 0.15)
     assert m.story_id is None
-    assert m.similarity == 0.0
+    assert m.probability < 0.15
 
 
 def test_best_story_no_candidates_and_ties_are_deterministic() -> None:
-    assert best_story({"a": 1.0}, {}, {}, 0, 0.1).story_id is None
+    assert best_story({"a": 1.0}, [], [], {}, 0, 0.1).story_id is None
     same = {"quake": 1, "=chile": 1}
     df, n = _df(same)
-    m = best_story(weigh(same, df, n), {"s_b": same, "s_a": same}, df, n, 0.1)
-    assert m.story_id == "s_a"  # equal similarity: the id that sorts first
+    m = best_story(weigh(same, df, n), [], _cands({"s_b": same, "s_a": same}), df, n, 0.1)
+    assert m.story_id == "s_a"  # equal probability: the id that sorts first
 
 
 def test_weigh_is_unit_length_and_rare_terms_weigh_more() -> None:
