@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from worker.pipeline.salience import cosine, weigh
 
 __all__ = [
-    "Candidate",
-    "Evidence",
     "BIAS",
     "WEIGHTS",
+    "Candidate",
+    "Evidence",
     "Match",
     "best_story",
     "evidence",
