@@ -19,7 +19,7 @@ from worker.ingest import Pipeline
 from worker.inputs import read_inputs
 from worker.models import IngestResult
 from worker.store import views
-from worker.store.sqlite import SqliteStore
+from worker.store.base import Store
 
 __all__ = ["main"]
 
@@ -39,7 +39,7 @@ def main() -> None:
 
 
 @contextmanager
-def _opened(db_path: str | None) -> Iterator[tuple[Pipeline, SqliteStore]]:
+def _opened(db_path: str | None) -> Iterator[tuple[Pipeline, Store]]:
     try:
         pipeline = Pipeline(Settings.from_env(db_path=db_path))
         store = pipeline.open_store()

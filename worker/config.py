@@ -27,7 +27,14 @@ class Settings:
     """Every knob of wirewatch. Defaults are measured; docs/tuning.md says how."""
 
     db_path: str = dataclasses.field(default_factory=default_db_path)
+    # -- distributed mode: set redis_url and the store, the queue and the events stream live
+    # in Redis (the Celery broker and result backend too); keys under ww:v1:<namespace>
     redis_url: str | None = None
+    redis_namespace: str = ""
+    redis_retention_s: int = 30 * 86400  # a story's data expires this long after its last article
+    task_max_retries: int = 5  # transient failures (store busy, Redis down, fetch 5xx) retried
+    task_visibility_timeout_s: int = 3600  # an unacked task is redelivered after this long
+    task_result_ttl_s: int = 86400  # how long `submit --wait` results stay readable
 
     # -- signatures. num_perm and seed define the index: changing them means a new index.
     num_perm: int = 128
@@ -81,7 +88,10 @@ class Settings:
                 raise ValueError(f"{name} must be in [0, 1], got {v!r}")
         if self.num_perm < 16 or self.num_perm > 1024:
             raise ValueError(f"num_perm must be in [16, 1024], got {self.num_perm!r}")
-        for name in ("salient_terms", "story_window_s", "max_input_bytes", "max_event_facts"):
+        for name in (
+            "salient_terms", "story_window_s", "max_input_bytes", "max_event_facts",
+            "redis_retention_s", "task_visibility_timeout_s", "task_result_ttl_s",
+        ):  # fmt: skip
             v = getattr(self, name)
             if v <= 0:
                 raise ValueError(f"{name} must be positive, got {v!r}")

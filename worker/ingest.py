@@ -18,6 +18,8 @@ from worker.pipeline.fingerprint import Signer, band_keys, estimate_jaccard, lsh
 from worker.pipeline.matching import Candidate, best_story, merge_terms
 from worker.pipeline.novelty import Novelty, assess
 from worker.pipeline.salience import salient_terms, weigh
+from worker.store.base import Store
+from worker.store.redis_store import RedisStore
 from worker.store.sqlite import SqliteStore
 
 __all__ = ["Pipeline"]
@@ -52,10 +54,19 @@ class Pipeline:
             f":k{s.salient_terms}"
         )
 
-    def open_store(self) -> SqliteStore:
-        return SqliteStore(self.settings.db_path, index_signature=self.index_signature)
+    def open_store(self) -> Store:
+        """The store the settings name: Redis when `redis_url` is set, else the SQLite file."""
+        s = self.settings
+        if s.redis_url:
+            return RedisStore.from_url(
+                s.redis_url,
+                index_signature=self.index_signature,
+                namespace=s.redis_namespace,
+                retention_s=s.redis_retention_s,
+            )
+        return SqliteStore(s.db_path, index_signature=self.index_signature)
 
-    def ingest(self, doc: Document, store: SqliteStore, *, now: float) -> IngestResult:
+    def ingest(self, doc: Document, store: Store, *, now: float) -> IngestResult:
         """Extract, match, judge novelty and record; bad input becomes a recorded rejection."""
         try:
             analysis = self._analyse(doc)
@@ -89,7 +100,7 @@ class Pipeline:
         )
         return analyse(article, self.signer)
 
-    def _record(self, origin: str, a: Analysis, store: SqliteStore, now: float) -> IngestResult:
+    def _record(self, origin: str, a: Analysis, store: Store, now: float) -> IngestResult:
         s = self.settings
         same = store.article_by_hash(a.content_hash)
         if same is not None:  # byte-for-byte the same words: nothing to store, no event
@@ -191,7 +202,7 @@ class Pipeline:
             development_at=at if status == "development" else None,
         )
         store.add_document_terms(a.terms)
-        store.index_add(dup_keys + story_keys, article_id, story_id)
+        store.index_add(dup_keys, article_id, story_id, story_keys=story_keys)
 
         if event is not None:
             store.add_event(event, at=now)
@@ -201,7 +212,7 @@ class Pipeline:
     def _match(
         self,
         a: Analysis,
-        store: SqliteStore,
+        store: Store,
         vec: dict[str, float],
         df: dict[str, int],
         n_docs: int,

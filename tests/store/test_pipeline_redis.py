@@ -2,17 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.conftest import NOW
 from worker import Document, Pipeline
-
-LEGACY_INDEX_ADD = pytest.mark.xfail(
-    strict=True,
-    raises=TypeError,
-    reason="worker/ingest.py still passes dup and story bands mixed to index_add; it should "
-    "call store.index_add(dup_keys, article_id, story_id, story_keys=story_keys)",
-)
 
 
 def _inputs(seed_docs: list[Document]) -> list[Document]:
@@ -28,7 +19,6 @@ def _inputs(seed_docs: list[Document]) -> list[Document]:
     ]
 
 
-@LEGACY_INDEX_ADD
 def test_redis_pipeline_gives_the_sqlite_results_on_the_seeds(
     settings, store, seed_docs, make_redis_store
 ):
