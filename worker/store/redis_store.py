@@ -68,8 +68,9 @@ class RedisStore:
         client: a `redis.Redis` with `decode_responses=False` (see `from_url`).
         namespace: extra prefix segment (`ww:v1:<namespace>:`) to share one Redis DB.
         retention_s: how long a story's data outlives its last article.
-        index_shards: shard strings per band kind; size it to about articles in the window / 16
-            (a lookup scans one shard). Part of the layout: another value refuses to open.
+        index_shards: shard strings per band kind (at most 32768). A lookup reads one shard,
+            so shards should stay around 1 KB: the default suits up to ~300k articles in the
+            window. Part of the layout: a keyspace built with another value refuses to open.
         max_events: approximate cap of the events stream (XADD MAXLEN ~).
         max_rejections: rejections kept.
         lock_ttl_ms: how long a transaction may hold the lock before others may take it.
@@ -86,7 +87,7 @@ class RedisStore:
         index_signature: str,
         namespace: str = "",
         retention_s: float = 30 * 86400,
-        index_shards: int = 8192,
+        index_shards: int = 32768,
         max_events: int = 100_000,
         max_rejections: int = 10_000,
         lock_ttl_ms: int = 5_000,
