@@ -21,7 +21,7 @@ from worker.models import IngestResult
 from worker.store import views
 from worker.store.base import Store
 
-__all__ = ["main"]
+__all__ = ["main", "print_results"]
 
 _db_option = click.option(
     "--db", "db_path", envvar="WIREWATCH_DB", type=click.Path(dir_okay=False),
@@ -71,29 +71,28 @@ def ingest(paths: tuple[str, ...], as_json: bool, db_path: str | None) -> None:
     console = Console(stderr=True)
     results: list[IngestResult] = []
     with _opened(db_path) as (pipeline, store):
-        items = read_inputs(paths, stdin=sys.stdin.buffer, max_bytes=pipeline.settings.max_input_bytes)
+        max_bytes = pipeline.settings.max_input_bytes
+        items = read_inputs(paths, stdin=sys.stdin.buffer, max_bytes=max_bytes)
         show_progress = not as_json and console.is_terminal and len(paths) >= PROGRESS_MIN_INPUTS
         with Progress(console=console, transient=True, disable=not show_progress) as progress:
             task = progress.add_task("ingesting", total=None)
             for origin, doc in items:
-                now = time.time()
                 if isinstance(doc, Exception):
-                    with store.transaction():
-                        store.add_rejection(origin, doc.reason, doc.message, now)
-                    result = IngestResult(origin, "rejected", error=str(doc))
+                    result = pipeline.reject(origin, doc, store, now=time.time())
                 else:
-                    result = pipeline.ingest(doc, store, now=now)
+                    result = pipeline.ingest(doc, store, now=time.time())
                 results.append(result)
                 progress.advance(task)
                 if as_json:
                     click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
     if not as_json:
-        _print_results(results)
+        print_results(results)
     if any(r.status == "rejected" for r in results):
         sys.exit(1)
 
 
-def _print_results(results: list[IngestResult]) -> None:
+def print_results(results: list[IngestResult]) -> None:
+    """The human table of `ingest` (and `submit --wait`)."""
     table = Table(title=f"{len(results)} inputs")
     for col in ("input", "status", "story", "article", "new facts / reason"):
         table.add_column(col, overflow="fold")

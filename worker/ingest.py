@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from worker.config import Settings
-from worker.errors import BadInput, PermanentError
+from worker.errors import BadInput, IngestError, PermanentError
 from worker.models import Document, IngestResult
 from worker.pipeline import extract
 from worker.pipeline.analysis import Analysis, analyse, to_article
@@ -71,10 +71,7 @@ class Pipeline:
         try:
             analysis = self._analyse(doc)
         except PermanentError as exc:
-            logger.warning("rejected %s: %s", doc.origin, exc)
-            with store.transaction():
-                store.add_rejection(doc.origin, exc.reason, exc.message, now)
-            return IngestResult(input=doc.origin, status="rejected", error=str(exc))
+            return self.reject(doc.origin, exc, store, now=now)
         with store.transaction():
             result = self._record(doc.origin, analysis, store, now)
         self._since_prune += 1
@@ -84,6 +81,13 @@ class Pipeline:
                 pruned = store.prune_index(now - self.settings.story_window_s)
             logger.info("pruned %d LSH rows of stories past their window", pruned)
         return result
+
+    def reject(self, origin: str, exc: IngestError, store: Store, *, now: float) -> IngestResult:
+        """Record why an input was not accepted; the rejected line `ingest --json` prints."""
+        logger.warning("rejected %s: %s", origin, exc)
+        with store.transaction():
+            store.add_rejection(origin, exc.reason, exc.message, now)
+        return IngestResult(input=origin, status="rejected", error=str(exc))
 
     def _analyse(self, doc: Document) -> Analysis:
         if len(doc.body.encode("utf-8", "surrogatepass")) > self.settings.max_input_bytes:

@@ -82,8 +82,9 @@ def _documents(origin: str, data: bytes) -> Iterator[Item]:
         yield origin, Document(origin, decode(data), "text")
 
 
-def decode(data: bytes, *, html: bool = False) -> str:
-    """Bytes to text: UTF-8 (BOM-aware), or the charset an HTML page declares.
+def decode(data: bytes, *, html: bool = False, charset: str | None = None) -> str:
+    """Bytes to text: the `charset` given (an HTTP header's), else the one an HTML page
+    declares, else UTF-8 (BOM-aware).
 
     Binary data and undecodable text are rejected with the offset that failed.
     """
@@ -95,9 +96,11 @@ def decode(data: bytes, *, html: bool = False) -> str:
     sample = data[:8192]
     if b"\x00" in sample or sum(b in _CONTROL for b in sample) > len(sample) * 0.05:
         raise BadInput("binary data, not text", reason="binary")
-    charset = "utf-8-sig"
-    if html and (m := _META_CHARSET.search(data[:4096])):
+    declared = charset
+    if declared is None and html and (m := _META_CHARSET.search(data[:4096])):
         declared = m.group(1).decode("ascii", "replace").lower()
+    charset = "utf-8-sig"
+    if declared:
         try:
             charset = codecs.lookup(declared).name
         except LookupError:
@@ -105,9 +108,8 @@ def decode(data: bytes, *, html: bool = False) -> str:
     try:
         return data.decode(charset)
     except UnicodeDecodeError as exc:
-        raise BadInput(
-            f"invalid {charset.upper().replace('-SIG', '')} at byte {exc.start}", reason="bad_encoding"
-        ) from exc
+        name = charset.upper().replace("-SIG", "")
+        raise BadInput(f"invalid {name} at byte {exc.start}", reason="bad_encoding") from exc
 
 
 def _json_documents(origin: str, text: str) -> Iterator[Item]:

@@ -31,6 +31,21 @@ class Document:
     published_at: str | None = None
     source: str | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, obj: Any) -> Document:
+        """A Document from its `to_dict()` form (a queued task's argument), checked."""
+        if not isinstance(obj, dict) or not isinstance(obj.get("origin"), str):
+            raise TypeError("a document needs a JSON object with a string 'origin'")
+        if obj.get("kind") not in ("text", "html") or not isinstance(obj.get("body"), str):
+            raise TypeError("a document needs 'kind' text or html and a string 'body'")
+        unknown = set(obj) - {f for f in cls.__dataclass_fields__}
+        if unknown:
+            raise TypeError(f"unknown document fields: {sorted(unknown)}")
+        return cls(**obj)
+
 
 @dataclass(frozen=True, slots=True)
 class Article:
