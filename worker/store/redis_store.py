@@ -10,6 +10,8 @@ nothing behind. Why a lock rather than the alternatives:
 - a Lua script would have to hold the whole matcher (TF-IDF, Jaccard, cosine, novelty).
 The lock serialises only the ~1 ms read-decide-write step; extraction and signatures (tens of
 ms) run outside it, so it is not the bottleneck until far more workers than one Redis serves.
+Measured (bench/redis_lock.py, 4 processes, 5 ms of work per transaction): lock 148 tx/s and
+no retries; WATCH 127 tx/s with 1.7 retries per transaction (equal at 1 process).
 
 Data keys (stories, articles, facts, event documents) expire `retention_s` after their story
 was last touched (a touch refreshes the whole story once its TTL has dropped by 1/8), the
