@@ -15,7 +15,7 @@ from worker.pipeline import extract
 from worker.pipeline.analysis import Analysis, analyse, to_article
 from worker.pipeline.events import build_event
 from worker.pipeline.fingerprint import Signer, band_keys, estimate_jaccard, lsh_params
-from worker.pipeline.matching import Candidate, best_story, merge_terms
+from worker.pipeline.matching import Candidate, best_story, evidence_keys, merge_terms
 from worker.pipeline.novelty import Novelty, assess
 from worker.pipeline.salience import salient_terms, weigh
 from worker.store.base import Store
@@ -240,22 +240,23 @@ class Pipeline:
                 return scored[0][1], "near_duplicate", round(-scored[0][0], 4)
         # 2. the same story told by another outlet: salient-term candidates, verified
         story_hits = store.index_story_hits(story_keys)
-        rows = store.stories(story_hits)
-        ranked = sorted(
-            (-n, sid) for sid, n in story_hits.items() if abs(at - rows[sid].last_seen_at) <= window
-        )
-        candidates = [rows[sid] for _, sid in ranked[: s.story_candidates]]
+        ranked = sorted((-n, sid) for sid, n in story_hits.items())  # most shared bands first
+        rows = store.stories(sid for _, sid in ranked[: 2 * s.story_candidates])
+        candidates = [
+            rows[sid]
+            for _, sid in ranked
+            if sid in rows and abs(at - rows[sid].last_seen_at) <= window
+        ][: s.story_candidates]
         if not candidates:
             return None, "new", None
         all_terms = {t for row in candidates for t in row.terms}
         df_all = {**store.doc_freqs(all_terms - df.keys()), **df}
+        keys = evidence_keys(a.vocabulary)
+        known = store.known_keys_many([r.id for r in candidates], keys)
         m = best_story(
             vec,
-            a.vocabulary,
-            [
-                Candidate(r.id, r.terms, frozenset(store.known_keys(r.id, a.vocabulary)))
-                for r in candidates
-            ],
+            keys,
+            [Candidate(r.id, r.terms, frozenset(known[r.id])) for r in candidates],
             df_all,
             n_docs,
             s.story_min_probability,

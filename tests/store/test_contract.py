@@ -165,6 +165,11 @@ def test_store_fact_keys_keep_the_first_article(store):
     assert store.known_keys(sid(1), ["umerov", "galuzi", "fidan"]) == {"umerov", "galuzi"}
     assert store.known_keys(sid(2), ["umerov"]) == set()
     assert store.known_keys(sid(1), []) == set()
+    # and asked for several stories at once, each gets its own answer
+    many = store.known_keys_many([sid(1), sid(2)], ["umerov", "fidan", "galuzi"])
+    assert many == {sid(1): {"umerov", "galuzi"}, sid(2): set()}
+    assert store.known_keys_many([sid(1)], []) == {sid(1): set()}
+    assert store.known_keys_many([], ["umerov"]) == {}
 
 
 def test_store_index_finds_shared_bands(store):

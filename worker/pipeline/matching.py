@@ -32,12 +32,14 @@ __all__ = [
     "Match",
     "best_story",
     "evidence",
+    "evidence_keys",
     "join_probability",
     "merge_terms",
     "names_vector",
 ]
 
 STORY_TERMS_CAP = 400  # terms kept per story centroid: bounds row size on long-running stories
+_EVIDENCE_PREFIXES = ("n:", "d:")  # number and date fact keys (worker/pipeline/facts.py)
 MIN_COSINE = 0.08  # below this a candidate is not worth weighing
 
 # Logistic weights of the evidence and the bias; `python bench/fit_matching.py` fits them.
@@ -94,6 +96,11 @@ def join_probability(e: Evidence, model: tuple[Mapping[str, float], float] | Non
     weights, bias = model or (WEIGHTS, BIAS)
     z = bias + sum(w * getattr(e, k) for k, w in weights.items())
     return 1.0 / (1.0 + math.exp(-z))
+
+
+def evidence_keys(vocabulary: Iterable[str]) -> frozenset[str]:
+    """The fact keys the evidence compares: numbers and dates (names are in the cosines)."""
+    return frozenset(k for k in vocabulary if k.startswith(_EVIDENCE_PREFIXES))
 
 
 def _share_known(keys: frozenset[str], known: frozenset[str]) -> float:

@@ -122,6 +122,10 @@ class Store(Protocol):
         """Those of the fact `keys` the story already holds."""
         ...
 
+    def known_keys_many(self, story_ids: list[str], keys: Iterable[str]) -> dict[str, set[str]]:
+        """`known_keys` for several stories at once (one statement or round trip)."""
+        ...
+
     def add_keys(self, story_id: str, keys: Iterable[str], article_id: str) -> None:
         """Record fact keys; a key the story holds keeps the article that brought it first."""
         ...

@@ -381,6 +381,20 @@ class RedisStore:
         found = self.r.hmget(self.keys.story_fact_keys(story_id), keys)
         return {key for key, v in zip(keys, found, strict=True) if v is not None}
 
+    @translated
+    def known_keys_many(self, story_ids: list[str], keys: Iterable[str]) -> dict[str, set[str]]:
+        keys = list(dict.fromkeys(keys))
+        if not story_ids or not keys:
+            return {s: set() for s in story_ids}
+        with self.r.pipeline(transaction=False) as p:
+            for s in story_ids:
+                p.hmget(self.keys.story_fact_keys(s), keys)
+            rows = p.execute()
+        return {
+            s: {k for k, v in zip(keys, found, strict=True) if v is not None}
+            for s, found in zip(story_ids, rows, strict=True)
+        }
+
     def add_keys(self, story_id: str, keys: Iterable[str], article_id: str) -> None:
         fact_key, keys = self.keys.story_fact_keys(story_id), list(keys)
 

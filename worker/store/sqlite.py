@@ -208,6 +208,20 @@ class SqliteStore:
             known.update(r[0] for r in self.db.execute(q, [story_id, *chunk]))
         return known
 
+    def known_keys_many(self, story_ids: list[str], keys: Iterable[str]) -> dict[str, set[str]]:
+        known: dict[str, set[str]] = {s: set() for s in story_ids}
+        keys = list(keys)
+        if not story_ids or not keys:
+            return known
+        for chunk in _chunks(keys):
+            q = (
+                f"SELECT story_id, key FROM story_keys WHERE story_id IN ({_marks(story_ids)}) "
+                f"AND key IN ({_marks(chunk)})"
+            )
+            for story_id, key in self.db.execute(q, [*story_ids, *chunk]):
+                known[story_id].add(key)
+        return known
+
     def add_keys(self, story_id: str, keys: Iterable[str], article_id: str) -> None:
         self.db.executemany(
             "INSERT OR IGNORE INTO story_keys(story_id, key, article_id) VALUES (?, ?, ?)",
