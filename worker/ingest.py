@@ -18,7 +18,7 @@ from worker.pipeline.fingerprint import Signer, band_keys, estimate_jaccard, lsh
 from worker.pipeline.matching import Candidate, best_story, evidence_keys, merge_terms
 from worker.pipeline.novelty import Novelty, assess
 from worker.pipeline.salience import salient_terms, weigh
-from worker.store.base import Store
+from worker.store.base import Store, StoryRow
 from worker.store.redis_store import RedisStore
 from worker.store.sqlite import SqliteStore
 
@@ -121,13 +121,15 @@ class Pipeline:
         previous = store.latest_by_url(a.canonical_url) if a.canonical_url else None
         version, revision_of = 1, None
         story_id: str | None
+        row: StoryRow | None = None
         if previous is not None:  # a wire updating its story in place: same story, new version
             story_id, match, similarity = previous["story_id"], "revision", None
             version, revision_of = previous["version"] + 1, previous["id"]
         else:
-            story_id, match, similarity = self._match(
+            match, similarity, row = self._match(
                 a, store, vec, df, n_docs, dup_keys, story_keys, at
             )
+            story_id = row.id if row else None
 
         # every read happens above this line and in this block; only writes follow it, so a
         # store may buffer the writes and apply them atomically at commit (RedisStore does)
@@ -138,7 +140,7 @@ class Pipeline:
             status, event_type = "new_story", "story.created"
             story_terms: dict[str, int] = {}
         else:
-            row = store.stories([story_id])[story_id]
+            row = row or store.stories([story_id])[story_id]
             title, count, story_terms = row.title, row.article_count, row.terms
             compared = store.story_article_ids(story_id)
             novelty = assess(a.sentences, store.known_keys(story_id, a.vocabulary))
@@ -162,6 +164,15 @@ class Pipeline:
         if count == 0:
             store.create_story(story_id, title, at)
         new_units = {id(u) for n in (novelty.sentences if novelty else ()) for u in n.new_units}
+        sentence_rows = []
+        for x in a.sentences:
+            units = json.dumps([u.to_dict() for u in x.units])
+            new = (
+                units
+                if novelty is None
+                else json.dumps([u.to_dict() for u in x.units if id(u) in new_units])
+            )
+            sentence_rows.append((article_id, x.index, x.text, units, new))
         store.add_article(
             {
                 "id": article_id,
@@ -187,16 +198,7 @@ class Pipeline:
                 "ingested_at": now,
                 "dup_sig": a.dup_signature.tobytes(),
             },
-            [
-                (
-                    article_id,
-                    x.index,
-                    x.text,
-                    json.dumps([u.to_dict() for u in x.units]),
-                    json.dumps([u.to_dict() for u in x.units if id(u) in new_units or not novelty]),
-                )
-                for x in a.sentences
-            ],
+            sentence_rows,
         )
         store.add_keys(story_id, a.vocabulary, article_id)
         store.update_story(
@@ -223,7 +225,8 @@ class Pipeline:
         dup_keys: list[int],
         story_keys: list[int],
         at: float,
-    ) -> tuple[str | None, str, float | None]:
+    ) -> tuple[str, float | None, StoryRow | None]:
+        """How the article joins a story ("new": it does not) and the story's row."""
         s = self.settings
         window = s.story_window_s
         # 1. a syndicated or lightly edited copy of a stored article
@@ -237,7 +240,7 @@ class Pipeline:
                 if abs(at - stories[sid].last_seen_at) <= window
             )
             if scored and -scored[0][0] >= s.dup_min_jaccard:
-                return scored[0][1], "near_duplicate", round(-scored[0][0], 4)
+                return "near_duplicate", round(-scored[0][0], 4), stories[scored[0][1]]
         # 2. the same story told by another outlet: salient-term candidates, verified
         story_hits = store.index_story_hits(story_keys)
         ranked = sorted((-n, sid) for sid, n in story_hits.items())  # most shared bands first
@@ -248,7 +251,7 @@ class Pipeline:
             if sid in rows and abs(at - rows[sid].last_seen_at) <= window
         ][: s.story_candidates]
         if not candidates:
-            return None, "new", None
+            return "new", None, None
         all_terms = {t for row in candidates for t in row.terms}
         df_all = {**store.doc_freqs(all_terms - df.keys()), **df}
         keys = evidence_keys(a.vocabulary)
@@ -261,7 +264,9 @@ class Pipeline:
             n_docs,
             s.story_min_probability,
         )
-        return m.story_id, ("same_story" if m.story_id else "new"), m.probability
+        if m.story_id is None:
+            return "new", m.probability, None
+        return "same_story", m.probability, next(r for r in candidates if r.id == m.story_id)
 
     def _event(
         self,
