@@ -140,3 +140,26 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_nothing(distributed
     events = store.list_events(limit=1000)
     assert len(events) == len({e["id"] for e in events}) == len(docs)
     store.close()
+
+
+def test_cli_reads_and_writes_the_redis_store_when_the_url_is_set(distributed):
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "tasks", *args], cwd=ROOT, env=distributed["env"],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
+    ingested = run("ingest", "--json", *map(str, SEEDS))
+    assert ingested.returncode == 0, ingested.stderr
+    story_ids = {json.loads(line)["story_id"] for line in ingested.stdout.splitlines()}
+    assert len(story_ids) == 1
+    stories = json.loads(run("stories", "--json").stdout)
+    assert [s["id"] for s in stories] == list(story_ids)
+    detail = json.loads(run("story", story_ids.pop(), "--json").stdout)
+    assert len(detail["articles"]) == 5
+    events = [json.loads(line) for line in run("events", "--json").stdout.splitlines()]
+    assert [e["type"] for e in events].count("story.new_development") == 3
+    # it was the Redis store: the events are on its stream too
+    store = _store(distributed["settings"])
+    assert [e["id"] for e in store.list_events()] == [e["id"] for e in events]
+    store.close()
