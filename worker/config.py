@@ -72,6 +72,13 @@ class Settings:
     # CIDRs (comma-separated) a fetch may reach although private, loopback or link-local
     allow_private_networks: str = ""
 
+    # -- webhooks (docs/webhooks.md): Standard Webhooks delivery; due retries live in the store
+    webhook_timeout_s: float = 15.0  # an attempt succeeds only on a 2xx within this
+    # seconds between attempts, comma-separated: the Standard Webhooks schedule (~3 days)
+    webhook_retry_schedule_s: str = "5,300,1800,7200,18000,36000,50400,72000,86400"
+    webhook_retry_jitter: float = 0.2  # each delay scaled by a random factor in [1-j, 1+j]
+    webhook_disable_after_s: int = 5 * 86400  # an endpoint failing this long is disabled
+
     # -- input limits
     max_input_bytes: int = 10_000_000
     min_article_chars: int = 40  # a one-line wire brief is news; trafilatura rejects junk pages itself
@@ -118,6 +125,7 @@ class Settings:
         if self.fetch_user_agent is not None and not self.fetch_user_agent.strip():
             raise ValueError("fetch_user_agent must not be blank")
         self.allowed_networks  # noqa: B018 -- parse now: a bad CIDR fails at boot
+        _check_webhooks(self)  # -- webhooks: a bad schedule fails at boot too
 
     @property
     def allowed_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
@@ -167,3 +175,29 @@ def _coerce(name: str, type_: Any, raw: str) -> Any:
     except ValueError:
         raise ValueError(f"{ENV_PREFIX}{name.upper()} must be a number, got {raw!r}") from None
     return raw
+
+
+# -- webhooks -------------------------------------------------------------------------------
+def parse_retry_schedule(text: str) -> tuple[float, ...]:
+    """`"5,300,1800"` -> (5.0, 300.0, 1800.0): the delays before the 2nd, 3rd... attempts."""
+    try:
+        delays = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        delays = ()
+    if not delays or any(not d > 0 for d in delays):
+        raise ValueError(
+            f"webhook_retry_schedule_s must be comma-separated positive seconds such as "
+            f"5,300,1800, got {text!r}"
+        )
+    return delays
+
+
+def _check_webhooks(s: Settings) -> None:
+    parse_retry_schedule(s.webhook_retry_schedule_s)
+    if not s.webhook_timeout_s > 0 or not s.webhook_disable_after_s > 0:
+        raise ValueError(
+            f"webhook_timeout_s and webhook_disable_after_s must be positive, got "
+            f"{s.webhook_timeout_s!r} and {s.webhook_disable_after_s!r}"
+        )
+    if not 0 <= s.webhook_retry_jitter < 1:
+        raise ValueError(f"webhook_retry_jitter must be in [0, 1), got {s.webhook_retry_jitter!r}")

@@ -68,6 +68,21 @@ class Keys:
         self.fact_keys_suffix = ":facts"
         self.events_suffix = ":events"
 
+        # -- webhooks (issue 5; worker/store/webhooks_redis.py) ---------------------------
+        # set of endpoint ids; each endpoint is a hash under webhook_endpoint(id), no TTL
+        self.webhook_endpoints = p + "wh:endpoints"
+        self.webhook_endpoint_prefix = p + "wh:ep:"
+        # zset delivery id -> when it is next due; a claim moves the score to its lease's end,
+        # so a worker that dies holding a delivery gives it back by simply not finishing it
+        self.webhook_due = p + "wh:due"
+        # zsets delivery id -> created_at: every delivery, and those whose last attempt
+        # failed (`webhooks deliveries [--failed]`); trimmed to the retention period
+        self.webhook_deliveries = p + "wh:deliveries"
+        self.webhook_failing = p + "wh:failing"
+        # hash per delivery, and a list of its attempts (JSON); both expire retention_s
+        # after the delivery is done (pending ones never expire)
+        self.webhook_delivery_prefix = p + "wh:d:"
+        self.webhook_attempts_suffix = ":attempts"
     def dup_shard(self, n: int) -> str:
         """String of fixed-size records: near-duplicate bands -> (story, article ordinal)."""
         return f"{self.dup_shard_prefix}{n}"
@@ -113,3 +128,16 @@ class Keys:
     def event(self, event_id: str) -> str:
         """String: the event document; its existence makes add_event idempotent."""
         return self.event_prefix + event_id
+
+    # -- webhooks (issue 5) -------------------------------------------------------------------
+    def webhook_endpoint(self, endpoint_id: str) -> str:
+        """Hash: one webhook endpoint (url, secrets, event types, state)."""
+        return self.webhook_endpoint_prefix + endpoint_id
+
+    def webhook_delivery(self, delivery_id: str) -> str:
+        """Hash: one delivery of one event to one endpoint (state, attempts, lease)."""
+        return self.webhook_delivery_prefix + delivery_id
+
+    def webhook_attempts(self, delivery_id: str) -> str:
+        """List of a delivery's attempts as JSON, oldest first: the delivery log."""
+        return self.webhook_delivery(delivery_id) + self.webhook_attempts_suffix

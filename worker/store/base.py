@@ -12,6 +12,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from worker.store.webhooks import WebhookStore
+
 __all__ = ["Store", "StoryRow"]
 
 
@@ -133,6 +135,11 @@ class Store(Protocol):
     # -- events and rejections
     def add_event(self, event: dict[str, Any], *, at: float) -> bool:
         """Store an event once; False when its id is already stored (idempotent)."""
+        ...
+
+    def webhooks(self) -> WebhookStore:
+        """Webhook endpoints, due deliveries and the delivery log (worker/store/webhooks.py);
+        `add_event` writes a new event's outbox rows in its own transaction."""
         ...
 
     def add_rejection(self, origin: str, reason: str, message: str, at: float) -> None: ...

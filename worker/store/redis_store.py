@@ -36,6 +36,7 @@ from worker.store.base import StoryRow
 from worker.store.redis_index import ShardedIndex, bookkeeping
 from worker.store.redis_lock import FencedLock, Op, translated
 from worker.store.redis_scripts import TOUCH_STORY
+from worker.store.webhooks_redis import RedisWebhooks
 
 __all__ = ["RedisStore"]
 
@@ -415,16 +416,22 @@ class RedisStore:
             return False
         payload = json.dumps(event, sort_keys=True)
         entry = {"id": event_id, "type": event["type"], "story_id": story_id, "payload": payload}
+        outbox = self.webhooks().outbox(event, at=at)  # webhooks (issue 5): its deliveries
 
         def op(p: Pipeline[bytes]) -> None:
             p.set(k.event(event_id), payload, px=ttl)
             p.rpush(k.story_events(story_id), event_id)
             p.pexpire(k.story_events(story_id), ttl)
             p.xadd(k.events, entry, maxlen=self.max_events, approximate=True)
+            outbox(p)  # in the same MULTI: an event is never stored without its outbox rows
 
         self._write(op)
         self._pending_events.add(event_id)
         return True
+
+    def webhooks(self) -> RedisWebhooks:
+        """Webhook endpoints, due deliveries and the delivery log, in this keyspace."""
+        return RedisWebhooks(self.r, self.keys, retention_ms=self.retention_ms)
 
     def add_rejection(self, origin: str, reason: str, message: str, at: float) -> None:
         doc = json.dumps({"input": origin, "reason": reason, "message": message, "created_at": at})

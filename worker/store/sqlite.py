@@ -16,6 +16,7 @@ from typing import Any
 
 from worker.errors import TransientError
 from worker.store.base import StoryRow
+from worker.store.webhooks_sqlite import SqliteWebhooks
 
 __all__ = ["SqliteStore", "StoryRow"]
 
@@ -243,7 +244,14 @@ class SqliteStore:
                 json.dumps(event, sort_keys=True),
             ),
         )
-        return cur.rowcount == 1
+        stored = cur.rowcount == 1
+        if stored:  # webhooks (issue 5): its outbox rows, in this same transaction
+            self.webhooks().outbox(event, at=at)
+        return stored
+
+    def webhooks(self) -> SqliteWebhooks:
+        """Webhook endpoints, the outbox and the delivery log, in tables of their own."""
+        return SqliteWebhooks(self.db)
 
     def add_rejection(self, origin: str, reason: str, message: str, at: float) -> None:
         self.db.execute(
