@@ -79,6 +79,15 @@ class Settings:
     webhook_retry_jitter: float = 0.2  # each delay scaled by a random factor in [1-j, 1+j]
     webhook_disable_after_s: int = 5 * 86400  # an endpoint failing this long is disabled
 
+    # -- feeds and polling
+    feed_min_interval_s: int = 300  # adaptive polling: never more often than this (5 min)...
+    feed_max_interval_s: int = 86400  # ...nor less often than this (a day), like Miniflux
+    feed_max_failures: int = 3  # consecutive failed polls that suspend a feed (`feeds resume`)
+    # a seen entry's GUID and URL are remembered this long after the feed last listed it
+    feed_seen_ttl_s: int = 180 * 86400
+    fetch_host_concurrency: int = 2  # requests in flight to one host, across all workers
+    fetch_host_interval_s: float = 1.0  # least time between two requests starting on one host
+
     # -- input limits
     max_input_bytes: int = 10_000_000
     min_article_chars: int = 40  # a one-line wire brief is news; trafilatura rejects junk pages itself
@@ -124,6 +133,18 @@ class Settings:
             )
         if self.fetch_user_agent is not None and not self.fetch_user_agent.strip():
             raise ValueError("fetch_user_agent must not be blank")
+        if not 0 < self.feed_min_interval_s <= self.feed_max_interval_s:
+            raise ValueError(
+                f"feed_min_interval_s must be positive and <= feed_max_interval_s, got "
+                f"{self.feed_min_interval_s!r} and {self.feed_max_interval_s!r}"
+            )
+        for name in ("feed_max_failures", "feed_seen_ttl_s", "fetch_host_concurrency"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        if not 0 <= self.fetch_host_interval_s <= 3600:
+            raise ValueError(
+                f"fetch_host_interval_s must be in [0, 3600], got {self.fetch_host_interval_s!r}"
+            )
         self.allowed_networks  # noqa: B018 -- parse now: a bad CIDR fails at boot
         _check_webhooks(self)  # -- webhooks: a bad schedule fails at boot too
 
