@@ -83,6 +83,24 @@ class Keys:
         # after the delivery is done (pending ones never expire)
         self.webhook_delivery_prefix = p + "wh:d:"
         self.webhook_attempts_suffix = ":attempts"
+
+        # -- feeds (issue 4; worker/store/feeds_redis.py, host_slots.py) ------------------
+        # set of registered feed URLs; each feed is a hash under feed(url), no TTL
+        self.feeds = p + "feeds"
+        # zset feed URL -> next poll time of every feed not suspended: what is due
+        self.feeds_due = p + "feeds:due"
+        self.feed_prefix = p + "feed:"
+        # the per-feed poll lock (SET NX PX, random token): one poller per feed at a time
+        self.feed_lock_prefix = p + "feed-lock:"
+        # entry keys (GUID, canonical URL) across feeds: "pending" while being ingested (PX
+        # lease), "done" after; they expire feed_seen_ttl_s after a feed last listed them
+        self.seen_entry_prefix = p + "seen:"
+        # per host: zset lease token -> expiry (ms) of requests in flight, and the earliest
+        # time (ms) the next request may start; shared by every worker (Celery's
+        # rate_limit is per worker)
+        self.host_prefix = p + "host:"
+        # -- end feeds
+
     def dup_shard(self, n: int) -> str:
         """String of fixed-size records: near-duplicate bands -> (story, article ordinal)."""
         return f"{self.dup_shard_prefix}{n}"
@@ -141,3 +159,28 @@ class Keys:
     def webhook_attempts(self, delivery_id: str) -> str:
         """List of a delivery's attempts as JSON, oldest first: the delivery log."""
         return self.webhook_delivery(delivery_id) + self.webhook_attempts_suffix
+
+    # -- feeds (issue 4) --------------------------------------------------------------------
+    def feed(self, url: str) -> str:
+        """Hash: one feed's registry row (the URL's sha1 in the key: URLs can be long)."""
+        return self.feed_prefix + _sha1(url)
+
+    def feed_lock(self, url: str) -> str:
+        """String: the token of whoever is polling this feed."""
+        return self.feed_lock_prefix + _sha1(url)
+
+    def seen_entry(self, entry_key: str) -> str:
+        """String "pending" or "done": an entry key (GUID or URL) claimed by a poll."""
+        return self.seen_entry_prefix + _sha1(entry_key)
+
+    def host_leases(self, host: str) -> str:
+        """Zset lease token -> expiry (ms): requests in flight to `host`."""
+        return f"{self.host_prefix}{host}:leases"
+
+    def host_next(self, host: str) -> str:
+        """String: the earliest time (ms, Redis clock) the next request to `host` may start."""
+        return f"{self.host_prefix}{host}:next"
+
+
+def _sha1(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()

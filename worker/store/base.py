@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from worker.store.feeds_base import FeedRegistry
 from worker.store.webhooks import WebhookStore
 
 __all__ = ["Store", "StoryRow"]
@@ -140,6 +141,10 @@ class Store(Protocol):
     def webhooks(self) -> WebhookStore:
         """Webhook endpoints, due deliveries and the delivery log (worker/store/webhooks.py);
         `add_event` writes a new event's outbox rows in its own transaction."""
+        ...
+
+    def feeds(self) -> FeedRegistry:
+        """The feed registry kept in this store (worker/store/feeds_base.py)."""
         ...
 
     def add_rejection(self, origin: str, reason: str, message: str, at: float) -> None: ...

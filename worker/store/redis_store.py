@@ -33,6 +33,7 @@ from redis.client import Pipeline
 
 from worker.keys import Keys
 from worker.store.base import StoryRow
+from worker.store.feeds_redis import RedisFeeds
 from worker.store.redis_index import ShardedIndex, bookkeeping
 from worker.store.redis_lock import FencedLock, Op, translated
 from worker.store.redis_scripts import TOUCH_STORY
@@ -432,6 +433,10 @@ class RedisStore:
     def webhooks(self) -> RedisWebhooks:
         """Webhook endpoints, due deliveries and the delivery log, in this keyspace."""
         return RedisWebhooks(self.r, self.keys, retention_ms=self.retention_ms)
+
+    def feeds(self) -> RedisFeeds:
+        """The feed registry (issue 4) in this keyspace."""
+        return RedisFeeds(self.r, self.keys)
 
     def add_rejection(self, origin: str, reason: str, message: str, at: float) -> None:
         doc = json.dumps({"input": origin, "reason": reason, "message": message, "created_at": at})

@@ -16,6 +16,7 @@ from typing import Any
 
 from worker.errors import TransientError
 from worker.store.base import StoryRow
+from worker.store.feeds_sqlite import SqliteFeeds
 from worker.store.webhooks_sqlite import SqliteWebhooks
 
 __all__ = ["SqliteStore", "StoryRow"]
@@ -252,6 +253,11 @@ class SqliteStore:
     def webhooks(self) -> SqliteWebhooks:
         """Webhook endpoints, the outbox and the delivery log, in tables of their own."""
         return SqliteWebhooks(self.db)
+
+    def feeds(self) -> SqliteFeeds:
+        """The feed registry (issue 4), in tables of its own in this file; call it outside a
+        transaction (it creates the tables on first use)."""
+        return SqliteFeeds(self.db)
 
     def add_rejection(self, origin: str, reason: str, message: str, at: float) -> None:
         self.db.execute(
