@@ -30,6 +30,7 @@ class Document:
     title: str | None = None
     published_at: str | None = None
     source: str | None = None
+    author: str | None = None  # a byline given with the input (a feed entry's) wins
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -58,7 +58,7 @@ def to_article(
         title=doc.title or found.title,
         url=doc.url or found.url,
         source=doc.source or found.source or found.site_name,
-        author=found.author,
+        author=doc.author or found.author,
         published_at=doc.published_at or found.published_at,
         language=found.language,
         site_name=found.site_name,

@@ -141,6 +141,7 @@ def entry_document(entry: FeedEntry, *, origin: str | None = None) -> Document:
         title=entry.title,
         published_at=entry.published_at,
         source=entry.source,
+        author=entry.author,
     )
 
 
@@ -194,7 +195,7 @@ def _entry(e: Any, feed_title: str | None) -> FeedEntry:
         raw_link=raw_link,
         title=_text(e, "title"),
         published_at=_iso(e.get("published_parsed") or e.get("updated_parsed")),
-        author=e.get("author") or None,
+        author=(e.get("author_detail") or {}).get("name") or e.get("author") or None,
         summary=e.get("summary") or None,
         content=_content(e.get("content")),
         source=_text(source, "title") or feed_title or None,
