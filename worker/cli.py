@@ -224,3 +224,7 @@ def _highlight(text: str, units: list[dict[str, Any]]) -> str:
 
 def _when(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.gmtime(ts)) if ts else "-"
+
+
+# `feeds`, `poll` and `watch` live in worker/cli_feeds.py (importing it registers them on `main`)
+from worker import cli_feeds  # noqa: E402, F401
