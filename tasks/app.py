@@ -6,6 +6,11 @@ process died is requeued (`task_reject_on_worker_lost`), and a worker holds one 
 time (prefetch 1), so a crash loses nothing and redelivers at most what was running. Every
 task is idempotent (the content hash, the canonical URL and the event id make a second run
 change nothing), so redelivery is safe.
+
+Periodic work (feed polling every `FEED_POLL_EVERY_S`) is sent by `celery -A tasks beat`:
+run exactly one beat per deployment (docker-compose.yml's `scheduler` service), or each tick
+is sent twice. A second tick does no harm (`feeds.poll_due` takes each due feed once), but
+it is wasted work.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from worker.keys import Keys
 __all__ = ["app", "configure", "queue_name"]
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+FEED_POLL_EVERY_S = 60.0  # how often the beat looks for due feeds
 
 
 def queue_name(settings: Settings) -> str:
@@ -50,8 +56,11 @@ def configure(app: Celery, settings: Settings) -> None:
         result_extended=True,
         worker_hijack_root_logger=False,
         task_default_queue=queue_name(settings),
+        beat_schedule={
+            "poll-due-feeds": {"task": "wirewatch.feeds.poll_due", "schedule": FEED_POLL_EVERY_S},
+        },
     )
 
 
-app = Celery("wirewatch", include=["tasks.ingest", "tasks.events"])
+app = Celery("wirewatch", include=["tasks.ingest", "tasks.events", "tasks.feeds"])
 configure(app, Settings.from_env())
