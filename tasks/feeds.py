@@ -38,7 +38,8 @@ def poll_due() -> int:
     return len(feeds)
 
 
-@app.task(name=POLL, bind=True, max_retries=None)
+# no result kept: a poll's events are on the stream already, and results would pile up
+@app.task(name=POLL, bind=True, max_retries=None, ignore_result=True)
 def poll(self: Task, url: str) -> list[dict[str, Any]]:
     """Poll one feed under its lock; returns its new entries' `ingest --json` lines."""
     pipeline, store = resources.pipeline(), resources.store()

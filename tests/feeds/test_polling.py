@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -19,6 +20,7 @@ from tests.feeds.conftest import (
     rss,
     seed_articles,
 )
+from tests.redis_server import drop_namespace
 from worker.cli import main
 from worker.config import Settings
 from worker.errors import TransientError
@@ -67,21 +69,49 @@ def serve_seed_feeds(site: Site) -> tuple[str, str]:
     return rss_url, atom_url
 
 
-@pytest.fixture
-def cli(tmp_path) -> Callable[..., tuple[int, list[dict], str]]:
-    """`wirewatch ...` on one SQLite file, allowed to reach 127.0.0.1, no host spacing."""
-    env = {
+def _runner(env: dict[str, str]) -> Callable[..., tuple[int, list[dict], str]]:
+    def run(*args: str) -> tuple[int, list[dict], str]:
+        result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+        lines = [
+            json.loads(x)
+            for x in result.stdout.splitlines()
+            if x.startswith("{") and x.endswith("}")
+        ]
+        return result.exit_code, lines, result.stdout
+
+    return run
+
+
+def _env(tmp_path) -> dict[str, str]:
+    return {
         "WIREWATCH_DB": str(tmp_path / "cli.db"),
         "WIREWATCH_ALLOW_PRIVATE_NETWORKS": "127.0.0.0/8",
         "WIREWATCH_FETCH_HOST_INTERVAL_S": "0",
     }
 
-    def run(*args: str) -> tuple[int, list[dict], str]:
-        result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
-        lines = [json.loads(x) for x in result.stdout.splitlines() if x.startswith("{")]
-        return result.exit_code, lines, result.stdout
 
-    run.db = env["WIREWATCH_DB"]  # type: ignore[attr-defined]
+@pytest.fixture
+def cli(tmp_path) -> Callable[..., tuple[int, list[dict], str]]:
+    """`wirewatch ...` on one SQLite file, allowed to reach 127.0.0.1, no host spacing."""
+    run = _runner(_env(tmp_path))
+    run.db = str(tmp_path / "cli.db")  # type: ignore[attr-defined]
+    return run
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def store_cli(request, tmp_path) -> Callable[..., tuple[int, list[dict], str]]:
+    """`cli` on either store: the SQLite file, or the test Redis (WIREWATCH_REDIS_URL)."""
+    env = _env(tmp_path)
+    if request.param == "redis":
+        namespace = "c" + uuid.uuid4().hex[:12]
+        client = request.getfixturevalue("redis_client")
+        env.update(
+            WIREWATCH_REDIS_URL=request.getfixturevalue("redis_url"),
+            WIREWATCH_REDIS_NAMESPACE=namespace,
+        )
+        request.addfinalizer(lambda: drop_namespace(client, namespace))
+    run = _runner(env)
+    run.db = env["WIREWATCH_DB"] if request.param == "sqlite" else None  # type: ignore[attr-defined]
     return run
 
 
@@ -89,7 +119,8 @@ def _facts(line: dict) -> str:
     return " ".join(u["text"] for f in line["event"]["novel_facts"] for u in f["new_units"])
 
 
-def test_poll_ingests_rss_and_atom_into_one_story_then_gets_304(site, cli, validate_event):
+def test_poll_ingests_rss_and_atom_into_one_story_then_gets_304(site, store_cli, validate_event):
+    cli = store_cli
     # Given an RSS and an Atom feed of the seed story, 002 listed in both
     rss_url, atom_url = serve_seed_feeds(site)
     cli("feeds", "add", rss_url)
@@ -119,13 +150,14 @@ def test_poll_ingests_rss_and_atom_into_one_story_then_gets_304(site, cli, valid
     # And the page in both feeds was fetched once
     assert len(site.asked("/news/002.html")) == 1
     # And the feed's metadata is kept with the article
-    row = (
-        sqlite3.connect(cli.db)
-        .execute("SELECT title, source, author, published_at FROM articles ORDER BY seq")
-        .fetchall()
-    )
-    assert row[0] == (seed_articles()[0].title, "Wire World", "Wire Desk", "2025-05-15T05:00:00Z")
-    assert row[4][1] == "Atom Wire" and row[4][3] == "2025-05-15T09:00:00Z"
+    _, _, out = cli("story", lines[0]["story_id"], "--json")
+    stored = json.loads(out)["articles"]
+    first = (stored[0]["title"], stored[0]["source"], stored[0]["published_at"])
+    assert first == (seed_articles()[0].title, "Wire World", "2025-05-15T05:00:00Z")
+    assert (stored[4]["source"], stored[4]["published_at"]) == ("Atom Wire", "2025-05-15T09:00:00Z")
+    if cli.db:
+        authors = sqlite3.connect(cli.db).execute("SELECT author FROM articles ORDER BY seq")
+        assert [a for (a,) in authors][:3] == ["Wire Desk"] * 3
 
     # When a second poll runs (forced: the feeds are not due yet)
     before = len(site.requests)
