@@ -24,6 +24,7 @@ __all__ = ["app", "configure", "queue_name"]
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 FEED_POLL_EVERY_S = 60.0  # how often the beat looks for due feeds
+DELIVER_DUE_EVERY_S = 5.0  # how often the beat sends due webhook retries (the first is 5 s)
 
 
 def queue_name(settings: Settings) -> str:
@@ -58,6 +59,12 @@ def configure(app: Celery, settings: Settings) -> None:
         task_default_queue=queue_name(settings),
         beat_schedule={
             "poll-due-feeds": {"task": "wirewatch.feeds.poll_due", "schedule": FEED_POLL_EVERY_S},
+            # webhooks (issue 5): release due retries; a tick older than the next is dropped
+            "deliver-due-webhooks": {
+                "task": "wirewatch.webhooks.deliver_due",
+                "schedule": DELIVER_DUE_EVERY_S,
+                "options": {"expires": DELIVER_DUE_EVERY_S},
+            },
         },
     )
 

@@ -15,6 +15,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from worker.config import Settings
+from worker.deliver import Deliverer
 from worker.ingest import Pipeline
 from worker.inputs import read_inputs
 from worker.models import IngestResult
@@ -70,7 +71,10 @@ def ingest(paths: tuple[str, ...], as_json: bool, db_path: str | None) -> None:
     """
     console = Console(stderr=True)
     results: list[IngestResult] = []
-    with _opened(db_path) as (pipeline, store):
+    with (
+        _opened(db_path) as (pipeline, store),
+        Deliverer(pipeline.settings, store.webhooks()) as deliverer,  # webhooks (issue 5)
+    ):
         max_bytes = pipeline.settings.max_input_bytes
         items = read_inputs(paths, stdin=sys.stdin.buffer, max_bytes=max_bytes)
         show_progress = not as_json and console.is_terminal and len(paths) >= PROGRESS_MIN_INPUTS
@@ -85,6 +89,8 @@ def ingest(paths: tuple[str, ...], as_json: bool, db_path: str | None) -> None:
                 progress.advance(task)
                 if as_json:
                     click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+                if result.event is not None:  # webhooks: send its deliveries (and due retries)
+                    deliverer.deliver_due(time.time())
     if not as_json:
         print_results(results)
     if any(r.status == "rejected" for r in results):
@@ -225,6 +231,9 @@ def _highlight(text: str, units: list[dict[str, Any]]) -> str:
 def _when(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.gmtime(ts)) if ts else "-"
 
+
+# `webhooks ...` and `deliver` live in worker/cli_webhooks.py (importing it registers them)
+import worker.cli_webhooks  # noqa: E402, F401
 
 # `feeds`, `poll` and `watch` live in worker/cli_feeds.py (importing it registers them on `main`)
 from worker import cli_feeds  # noqa: E402, F401

@@ -27,6 +27,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     status: int  # what the receiver answered
+    path: str = "/"
 
     @property
     def webhook_id(self) -> str:
@@ -61,7 +62,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                req = Received({k.lower(): v for k, v in self.headers.items()}, body, 0)
+                req = Received({k.lower(): v for k, v in self.headers.items()}, body, 0, self.path)
                 seen = sum(r.webhook_id == req.webhook_id for r in receiver.requests)
                 status, headers = receiver.answer(req, seen)
                 req.status = status
@@ -137,6 +138,24 @@ def backend(request, hook_settings, make_redis_store) -> Iterator[tuple[Pipeline
     yield pipeline, store
     if request.param == "sqlite":
         store.close()
+
+
+@pytest.fixture
+def reopen(backend, make_redis_store) -> Iterator[Callable[[], Store]]:
+    """Opens another store on the same data, as a restarted or second process would."""
+    pipeline, store = backend
+    opened: list[Store] = []
+
+    def open_again() -> Store:
+        if hasattr(store, "db"):  # SQLite: the same file
+            again = Pipeline(pipeline.settings).open_store()
+            opened.append(again)
+            return again
+        return make_redis_store(index_signature=pipeline.index_signature)
+
+    yield open_again
+    for s in opened:
+        s.close()
 
 
 @pytest.fixture

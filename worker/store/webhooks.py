@@ -12,6 +12,7 @@ __all__ = [
     "Attempt",
     "Delivery",
     "Endpoint",
+    "Outcome",
     "WebhookStore",
     "delivery_id",
     "new_delivery_id",
@@ -19,6 +20,7 @@ __all__ = [
 ]
 
 Status = Literal["pending", "delivered", "failed"]
+Outcome = Literal["delivered", "retrying", "failed"]  # of one attempt
 
 
 def new_endpoint_id() -> str:
@@ -104,7 +106,7 @@ class Attempt:
     status_code: int | None  # None: no answer (timeout, refused, connection error)
     latency_ms: float
     error: str | None  # None when delivered
-    outcome: Literal["delivered", "retrying", "failed"]
+    outcome: Outcome
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -377,7 +377,7 @@ def _delivery(raw: dict[bytes, bytes]) -> Delivery:
 
 
 def _endpoint_fields(e: Endpoint) -> dict[str | bytes, str]:
-    fields = {
+    fields: dict[str | bytes, str] = {
         "id": e.id, "url": e.url, "secret": e.secret, "created_at": repr(e.created_at),
         "event_types": ",".join(e.event_types), "enabled": "1" if e.enabled else "0",
     }  # fmt: skip
@@ -387,7 +387,7 @@ def _endpoint_fields(e: Endpoint) -> dict[str | bytes, str]:
     for name in ("previous_secret_until", "disabled_at", "failing_since"):
         if getattr(e, name) is not None:
             fields[name] = repr(getattr(e, name))
-    return dict(fields)
+    return fields
 
 
 def _endpoint(raw: dict[bytes, bytes]) -> Endpoint:
