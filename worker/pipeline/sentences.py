@@ -17,12 +17,15 @@ _ABBREVIATIONS = frozenset(
     e.g i.e u.s u.k u.n a.m p.m""".split()
 )
 _LAST_WORD = re.compile(r"([\w.]+)\W*$")
+# A quote longer than this is not recognised as one (facts._QUOTE), so never worth keeping whole.
+_MAX_QUOTE_CHARS = 600
 
 
 def split_sentences(paragraph: str) -> list[str]:
     """Split one paragraph into sentences; never across paragraphs.
 
-    A period after an abbreviation ("U.S.", "Gen.") or a single initial ("J.") is not a boundary.
+    A period after an abbreviation ("U.S.", "Gen.") or a single initial ("J.") is not a boundary,
+    nor is one inside a quote that closes later in the paragraph.
     """
     out: list[str] = []
     start = 0
@@ -32,6 +35,8 @@ def split_sentences(paragraph: str) -> list[str]:
             word = last.group(1).lower().rstrip(".") if last else ""
             if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
                 continue
+        if _inside_quote(paragraph, start, m.end(1)):
+            continue
         piece = paragraph[start : m.end(1)].strip()
         if piece:
             out.append(piece)
@@ -40,3 +45,18 @@ def split_sentences(paragraph: str) -> list[str]:
     if tail:
         out.append(tail)
     return out
+
+
+def _inside_quote(paragraph: str, start: int, end: int) -> bool:
+    """Is `end` inside a quote opened after `start` and closed later in the paragraph?
+
+    '"The violence must stop. The bloodshed must end now," Mr Ban said.' is one sentence: cut
+    at "stop." it would leave two halves of a quote, neither recognised as one. A quote left
+    open at the paragraph's end continues in the next paragraph (the wire convention), so its
+    sentences split as usual.
+    """
+    return (
+        paragraph.count('"', start, end) % 2 == 1
+        and end - start < _MAX_QUOTE_CHARS
+        and paragraph.find('"', end) != -1
+    )

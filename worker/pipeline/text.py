@@ -90,8 +90,10 @@ def content_terms(tokens: list[str]) -> list[str]:
 
 
 def _load_stopwords() -> frozenset[str]:
+    """One word a line; lines starting with `#` are comments (their words are not stopwords)."""
     raw = resources.files(__package__).joinpath("stopwords.txt").read_text(encoding="utf-8")
-    return frozenset(w.strip() for w in raw.split() if w.strip() and not w.startswith("#"))
+    lines = (line.strip() for line in raw.splitlines())
+    return frozenset(w for w in lines if w and not w.startswith("#"))
 
 
 #: English function words and reporting verbs: language-level, not learned from any corpus.
