@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 MAX_SLEEP_S = 60.0  # `watch` looks at the registry at least this often (feeds added meanwhile)
 MIN_SLEEP_S = 1.0
+BUSY_RETRY_S = 10.0  # after a round failed on a busy or unreachable store
 HOST_LEASE_MARGIN_S = 10.0  # a host slot outlives the fetch deadline by this much
 
 OnResult = Callable[[IngestResult], None]
@@ -133,8 +134,13 @@ class Poller:
     ) -> None:
         """Poll rounds until `stop` is set, sleeping until the next feed is due in between."""
         while not stop.is_set():
-            self.run_once(on_result=on_result)
-            due = self.registry.next_due_at()
+            try:
+                self.run_once(on_result=on_result)
+                due = self.registry.next_due_at()
+            except TransientError as exc:  # the store is busy or away: try again shortly
+                logger.warning("poll round failed, retrying in %.0fs: %s", BUSY_RETRY_S, exc)
+                stop.wait(BUSY_RETRY_S)
+                continue
             delay = max_sleep_s if due is None else due - self.clock()
             stop.wait(min(max_sleep_s, max(MIN_SLEEP_S, delay)))
 

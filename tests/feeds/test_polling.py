@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -11,6 +12,7 @@ from dataclasses import replace
 import pytest
 from click.testing import CliRunner
 
+import worker.poller
 from tests.feeds.conftest import (
     FEED_ETAG,
     FEED_MODIFIED,
@@ -27,6 +29,7 @@ from worker.errors import TransientError
 from worker.fetch import build_client
 from worker.fetch.hosts import LocalHostLimiter
 from worker.ingest import Pipeline
+from worker.poller import Poller
 from worker.polling import entry_keys, poll_feed
 from worker.store.feeds_base import Feed
 
@@ -461,3 +464,27 @@ def test_transient_failure_mid_poll_gives_the_entries_back(site, poll_one, make_
     # Then nothing of the poll was recorded (no ETag kept) and the second entry is free
     _, feed = poll_one(url)  # a healthy pipeline now
     assert feed.entries_seen == 1 and feed.etag == '"v1"'
+
+
+def test_watch_survives_a_busy_store_and_stops_when_told(make_settings, monkeypatch):
+    # Given a poller whose store is busy on the first round
+    monkeypatch.setattr(worker.poller, "BUSY_RETRY_S", 0.01)
+    pipeline = Pipeline(make_settings())
+    store = pipeline.open_store()
+    poller = Poller(pipeline, store)
+    rounds = []
+    stop = threading.Event()
+
+    def take_due(now, **kwargs):
+        rounds.append(now)
+        if len(rounds) == 1:
+            raise TransientError("store busy", reason="store_busy")
+        stop.set()
+        return []
+
+    monkeypatch.setattr(poller.registry, "take_due", take_due)
+    # When it watches, then it retries after the failure and returns once stopped
+    poller.watch(stop, max_sleep_s=0.01)
+    assert len(rounds) == 2
+    poller.close()
+    store.close()
