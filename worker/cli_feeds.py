@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from worker.cli import _db_option, _json_option, _opened, main, print_results
+from worker.deliver import Deliverer
 from worker.errors import BadInput
 from worker.models import IngestResult
 from worker.pipeline.opml import OpmlFeed, read_opml, write_opml
@@ -222,12 +223,16 @@ def poll(once: bool, force: bool, as_json: bool, db_path: str | None, concurrenc
     if not once:
         _watch(as_json, db_path, concurrency, force=force)
         return
-    with _opened(db_path) as (pipeline, store):
+    with (
+        _opened(db_path) as (pipeline, store),
+        Deliverer(pipeline.settings, store.webhooks()) as deliverer,
+    ):
         poller = Poller(pipeline, store, concurrency=concurrency)
         try:
             results = poller.run_once(force=force, on_result=_printer(as_json, live=False))
         finally:
             poller.close()
+        deliverer.deliver_due(time.time())  # webhooks: the round's events, and retries due
     if not as_json and results:
         print_results(results)
     elif not results:
@@ -256,14 +261,18 @@ def watch(as_json: bool, db_path: str | None, concurrency: int) -> None:
 
 def _watch(as_json: bool, db_path: str | None, concurrency: int, *, force: bool = False) -> None:
     stop = threading.Event()
-    with _opened(db_path) as (pipeline, store):
+    with (
+        _opened(db_path) as (pipeline, store),
+        Deliverer(pipeline.settings, store.webhooks()) as deliverer,
+    ):
         poller = Poller(pipeline, store, concurrency=concurrency)
         emit = _printer(as_json, live=True)
         click.echo("watching feeds; Ctrl-C stops", err=True)
         try:
             if force:
                 poller.run_once(force=True, on_result=emit)
-            poller.watch(stop, on_result=emit)
+            # webhooks: each round's events, and the retries that came due, from this thread
+            poller.watch(stop, on_result=emit, on_round=lambda: deliverer.deliver_due(time.time()))
         except KeyboardInterrupt:
             stop.set()
             click.echo("stopped", err=True)

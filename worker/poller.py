@@ -130,12 +130,16 @@ class Poller:
         stop: threading.Event,
         *,
         on_result: OnResult | None = None,
+        on_round: Callable[[], object] | None = None,
         max_sleep_s: float = MAX_SLEEP_S,
     ) -> None:
-        """Poll rounds until `stop` is set, sleeping until the next feed is due in between."""
+        """Poll rounds until `stop` is set, sleeping until the next feed is due in between;
+        `on_round` runs in this thread after each round (webhook delivery, say)."""
         while not stop.is_set():
             try:
                 self.run_once(on_result=on_result)
+                if on_round is not None:
+                    on_round()
                 due = self.registry.next_due_at()
             except TransientError as exc:  # the store is busy or away: try again shortly
                 logger.warning("poll round failed, retrying in %.0fs: %s", BUSY_RETRY_S, exc)

@@ -55,6 +55,7 @@ class Site:
         self.port = port
         self.routes: dict[str, Route] = {}
         self.requests: list[Request] = []
+        self.posts: list[tuple[str, dict[str, str], bytes]] = []  # webhook deliveries
         self.in_flight = 0
         self.max_in_flight = 0
         self.lock = threading.Lock()
@@ -106,6 +107,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send(304, b"", extra)
             return
         self._send(route.status, route.body, {"Content-Type": route.content_type, **extra})
+
+    def do_POST(self) -> None:
+        """A webhook receiver: every POST is recorded with its body and answered 204."""
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        with self.site.lock:
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            self.site.posts.append((self.path, headers, body))
+        self._send(204, b"", {})
 
     def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
         try:

@@ -180,6 +180,21 @@ def test_poll_ingests_rss_and_atom_into_one_story_then_gets_304(site, store_cli,
     assert all(f["next_poll_at"] > f["last_success_at"] for f in health.values())
 
 
+def test_poll_sends_the_webhooks_of_its_events(site, cli):
+    # Given a webhook endpoint and the seed feeds
+    rss_url, atom_url = serve_seed_feeds(site)
+    cli("feeds", "add", rss_url)
+    cli("feeds", "add", atom_url)
+    assert cli("webhooks", "add", site.url("/hook"))[0] == 0
+    # When a poll ingests the entries
+    _, lines, _ = cli("poll", "--once", "--json", "--concurrency", "1")
+    # Then each event was delivered, signed, once
+    events = [line["event"]["id"] for line in lines if line["event"]]
+    assert len(events) == 4
+    assert sorted(h["webhook-id"] for _, h, _ in site.posts) == sorted(events)
+    assert all(h["webhook-signature"].startswith("v1,") for _, h, _ in site.posts)
+
+
 def test_page_that_fails_falls_back_to_the_feed_summary_and_says_so(site, cli):
     # Given a feed whose entry's page answers 500
     art = seed_articles()[0]
