@@ -54,6 +54,7 @@ sys.path.insert(0, str(REPO))  # run as a script from anywhere: make `bench` and
 
 import redis  # noqa: E402
 from celery import Celery  # noqa: E402
+from redis.connection import AbstractConnection  # noqa: E402
 
 from bench.ecbplus import load as load_ecbplus  # noqa: E402
 from bench.machine import machine_info  # noqa: E402
@@ -306,43 +307,77 @@ def run_embedded(
                                 redis_namespace=namespace)  # fmt: skip
         pipeline = Pipeline(settings)
         store = pipeline.open_store()
-        locked = [0.0]
+        lock = LockMeter()
         if store_kind == "redis":
-            store.transaction = _timed_transaction(store.transaction, locked)  # type: ignore[method-assign]
+            store.transaction = lock.wrap(store.transaction)  # type: ignore[method-assign]
         try:
             for doc in warm:
                 pipeline.ingest(doc, store, now=time.time())
-            locked[0] = 0.0
             meter = CpuMeter(client)
-            start = time.perf_counter()
-            results = [pipeline.ingest(d, store, now=time.time()).to_dict() for d in docs]
-            elapsed = time.perf_counter() - start
+            with lock.counting():
+                start = time.perf_counter()
+                results = [pipeline.ingest(d, store, now=time.time()).to_dict() for d in docs]
+                elapsed = time.perf_counter() - start
             cpu = meter.stop()
         finally:
             store.close()
     client.close()
     summary = _summary(results, elapsed, cpu)
     if store_kind == "redis":
-        summary["locked_ms_per_article"] = 1000 * locked[0] / len(docs)
-        summary["locked_share"] = locked[0] / elapsed
+        n = len(docs)
+        summary.update(
+            locked_ms_per_article=1000 * lock.wall_s / n,
+            locked_cpu_ms_per_article=1000 * lock.cpu_s / n,
+            locked_share=lock.wall_s / elapsed,
+            round_trips_per_article=lock.round_trips / n,
+            locked_round_trips_per_article=lock.locked_round_trips / n,
+        )
     return summary
 
 
-def _timed_transaction(
-    transaction: Callable[[], AbstractContextManager[None]], total: list[float]
-) -> Callable[[], AbstractContextManager[None]]:
-    """`RedisStore.transaction` adding to `total[0]` the time from taking the lock to commit."""
+class LockMeter:
+    """Time inside `RedisStore.transaction` (lock taken to commit) and Redis round trips."""
+
+    def __init__(self) -> None:
+        self.wall_s = self.cpu_s = 0.0
+        self.round_trips = self.locked_round_trips = 0
+        self._locked = self._on = False
+
+    def wrap(
+        self, transaction: Callable[[], AbstractContextManager[None]]
+    ) -> Callable[[], AbstractContextManager[None]]:
+        @contextmanager
+        def timed() -> Iterator[None]:
+            start, cpu = time.perf_counter(), time.process_time()
+            self._locked = True
+            try:
+                with transaction():
+                    yield
+            finally:
+                self._locked = False
+                if self._on:
+                    self.wall_s += time.perf_counter() - start
+                    self.cpu_s += time.process_time() - cpu
+
+        return timed
 
     @contextmanager
-    def timed() -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            with transaction():
-                yield
-        finally:
-            total[0] += time.perf_counter() - start
+    def counting(self) -> Iterator[None]:
+        """Count from here: every command or pipeline sent is one round trip."""
+        send = AbstractConnection.send_packed_command
 
-    return timed
+        def counted(conn: AbstractConnection, *args: Any, **kwargs: Any) -> None:
+            self.round_trips += 1
+            self.locked_round_trips += self._locked
+            send(conn, *args, **kwargs)
+
+        AbstractConnection.send_packed_command = counted  # type: ignore[method-assign]
+        self._on = True
+        try:
+            yield
+        finally:
+            self._on = False
+            AbstractConnection.send_packed_command = send  # type: ignore[method-assign]
 
 
 def _collect(app: Celery, task_ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -506,9 +541,11 @@ def print_report(report: dict[str, Any]) -> None:
         emb = next(r for r in rows if r["mode"] == MODES[1])
         share, locked = emb["locked_share"], emb["locked_ms_per_article"]
         print(
-            f"  store lock held {locked:.1f} ms/article, {100 * share:.0f}% of an embedded "
-            f"RedisStore ingest: at most {1000 / locked:.0f} articles/s through the lock; N "
-            f"processes at most 1 / ({share:.2f} + {1 - share:.2f}/N) x one (Amdahl), "
+            f"  store lock held {locked:.1f} ms/article ({emb['locked_cpu_ms_per_article']:.1f} "
+            f"CPU ms here, {emb['locked_round_trips_per_article']:.1f} of "
+            f"{emb['round_trips_per_article']:.1f} Redis round trips), {100 * share:.0f}% of an "
+            f"embedded RedisStore ingest: at most {1000 / locked:.0f} articles/s through the "
+            f"lock; N processes at most 1 / ({share:.2f} + {1 - share:.2f}/N) x one (Amdahl), "
             f"{1 / (share + (1 - share) / 2):.2f}x for N = 2"
         )
         for r in rows:
