@@ -7,10 +7,11 @@ time (prefetch 1), so a crash loses nothing and redelivers at most what was runn
 task is idempotent (the content hash, the canonical URL and the event id make a second run
 change nothing), so redelivery is safe.
 
-Periodic work (feed polling every `FEED_POLL_EVERY_S`) is sent by `celery -A tasks beat`:
-run exactly one beat per deployment (docker-compose.yml's `scheduler` service), or each tick
-is sent twice. A second tick does no harm (`feeds.poll_due` takes each due feed once), but
-it is wasted work.
+Periodic work (feed polling every `FEED_POLL_EVERY_S`, due webhook retries every
+`DELIVER_DUE_EVERY_S`) is sent by `celery -A tasks beat`: run exactly one beat per deployment
+(docker-compose.yml's `scheduler` service), or each tick is sent twice. A second tick does no
+harm (`feeds.poll_due` takes each due feed once, a delivery is claimed under a lease), but it
+is wasted work.
 """
 
 from __future__ import annotations
