@@ -130,8 +130,8 @@ def post(
 
 def _start_of_body(response: httpx.Response) -> str:
     try:
-        for chunk in response.iter_bytes():
-            return chunk[:_ERROR_BODY_CHARS].decode("utf-8", "replace").strip()
+        for chunk in response.iter_bytes():  # the first chunk is enough; one line of it
+            return " ".join(chunk[:_ERROR_BODY_CHARS].decode("utf-8", "replace").split())
     except httpx.HTTPError:
         pass  # the status says enough
     return ""
