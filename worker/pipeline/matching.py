@@ -43,8 +43,8 @@ _EVIDENCE_PREFIXES = ("n:", "d:")  # number and date fact keys (worker/pipeline/
 MIN_COSINE = 0.08  # below this a candidate is not worth weighing
 
 # Logistic weights of the evidence and the bias; `python bench/fit_matching.py` fits them.
-WEIGHTS = {"cosine": 2.39, "names": 15.69, "numbers": 2.71, "dates": 1.92}
-BIAS = -7.52
+WEIGHTS = {"cosine": 2.48, "names": 15.69, "numbers": 3.06, "dates": 1.86}
+BIAS = -7.70
 
 
 @dataclass(frozen=True, slots=True)
