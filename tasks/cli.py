@@ -137,3 +137,37 @@ def _outcome(origin: str, pending: AsyncResult, deadline: float) -> IngestResult
     if pending.successful() and isinstance(value, dict):
         return IngestResult(**value)
     return IngestResult(origin, "rejected", error=f"task {pending.id} failed: {value!r}")
+
+
+# -- HTTP API (issue 6): `wirewatch serve`; here because distributed mode queues through Celery
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+def serve(host: str, port: int) -> None:
+    """Serve the HTTP API (/v1), the dashboard (/) and /metrics with uvicorn.
+
+    Writes need WIREWATCH_API_TOKEN (a bearer token); reads too unless
+    WIREWATCH_API_OPEN_READS=1. With WIREWATCH_REDIS_URL, POST /v1/articles queues the
+    article for the workers (202 with the task id); without, it is ingested at once.
+
+    Example:
+
+        WIREWATCH_API_TOKEN=s3cret WIREWATCH_API_OPEN_READS=1 wirewatch serve --port 8080
+    """
+    import uvicorn
+
+    from worker.api import create_app
+
+    try:
+        settings = Settings.from_env()
+        if settings.redis_url:
+            from tasks.api import create_distributed_app
+
+            app = create_distributed_app(settings)
+        else:
+            app = create_app(settings)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not settings.api_token:
+        click.echo("WIREWATCH_API_TOKEN is not set: writes answer 503 until it is.", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="info")

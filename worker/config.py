@@ -88,6 +88,11 @@ class Settings:
     fetch_host_concurrency: int = 2  # requests in flight to one host, across all workers
     fetch_host_interval_s: float = 1.0  # least time between two requests starting on one host
 
+    # -- HTTP API (issue 6; worker/api/): `wirewatch serve`
+    api_token: str = ""  # bearer token for writes (and reads); empty: every write answers 503
+    api_open_reads: int = 0  # 1: GET endpoints and the dashboard need no token
+    api_max_body_bytes: int = 10_000_000  # a larger request body is refused with 413
+
     # -- input limits
     max_input_bytes: int = 10_000_000
     min_article_chars: int = 40  # a one-line wire brief is news; trafilatura rejects junk pages itself

@@ -16,7 +16,7 @@ from typing import IO, Any
 from worker.errors import BadInput, PermanentError
 from worker.models import Document
 
-__all__ = ["decode", "expand_paths", "read_inputs"]
+__all__ = ["decode", "expand_paths", "from_object", "read_inputs"]
 
 Item = tuple[str, Document | PermanentError]
 
@@ -155,3 +155,11 @@ def _from_object(origin: str, obj: Any) -> Item:
     if isinstance(text, str) and text.strip():
         return origin, Document(origin, text, "text", **fields)
     return origin, BadInput("object needs a non-empty 'text' or 'html' string", reason="bad_json")
+
+
+def from_object(origin: str, obj: Any) -> Item:
+    """One parsed JSON article object to a Document, or the BadInput that says why not.
+
+    The HTTP API's JSON body (issue 6) takes the same fields as a `.json` input file.
+    """
+    return _from_object(origin, obj)
