@@ -30,3 +30,14 @@ if ! command -v redis-server >/dev/null; then
     echo "no apt-get: install redis-server, or set WIREWATCH_TEST_REDIS_URL" >&2
   fi
 fi
+# -- the dashboard test (tests/api/test_dashboard_browser.py) drives Debian's chromium through
+# chromium-driver; it skips without them. SKIP_BROWSER=1 leaves them out.
+if [ "${SKIP_BROWSER:-0}" != 1 ] && ! { command -v chromium >/dev/null && command -v chromedriver >/dev/null; }; then
+  SUDO=; [ "$(id -u)" -eq 0 ] || { command -v sudo >/dev/null && SUDO=sudo; }
+  if command -v apt-get >/dev/null; then
+    echo "installing chromium and chromium-driver (the dashboard test; SKIP_BROWSER=1 to skip)" >&2
+    $SUDO apt-get install -y -q chromium chromium-driver >/dev/null ||
+      { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q chromium chromium-driver >/dev/null; } ||
+      echo "could not install chromium: the dashboard test will be skipped" >&2
+  fi
+fi

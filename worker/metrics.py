@@ -46,6 +46,11 @@ class Metrics:
         self.stories = Gauge("wirewatch_stories", "Stories in the store.", registry=r)
         self.index_size = Gauge("wirewatch_index_documents", "Articles in the story index.",
                                 registry=r)  # fmt: skip
+        self.queue_depth = Gauge(
+            "wirewatch_queue_depth",
+            "Inputs waiting in the ingest queue (distributed mode).",
+            registry=r,
+        )
         self.latency = Histogram("wirewatch_stage_seconds", "Time spent per pipeline stage.",
                                  ["stage"], buckets=_BUCKETS, registry=r)  # fmt: skip
         for status in ("new_story", "development", "duplicate", "rejected"):
@@ -76,9 +81,11 @@ class Metrics:
         self.deliveries.labels("retrying").inc(report.retrying)
         self.deliveries.labels("failed").inc(report.failed)
 
-    def refresh_gauges(self, store: Store, *, stories: int) -> None:
-        """Gauges read from the store at scrape time."""
+    def refresh_gauges(self, store: Store, *, stories: int, queue_depth: int | None = None) -> None:
+        """Gauges read from the store (and the queue) at scrape time."""
         self.stories.set(stories)
+        if queue_depth is not None:
+            self.queue_depth.set(queue_depth)
         self.index_size.set(store.doc_count())
 
     def render(self) -> bytes:

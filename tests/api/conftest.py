@@ -39,13 +39,15 @@ class Served:
 
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
-    """Factory: `serve(api_token=..., api_open_reads=..., enqueue=...)` starts a server."""
+    """Factory: `serve(api_token=..., api_open_reads=..., enqueue=...)` or `serve(app=...)`
+    starts a server."""
     started: list[tuple[uvicorn.Server, threading.Thread, Served]] = []
 
-    def start(*, enqueue: Any = None, **overrides: Any) -> Served:
-        values: dict[str, Any] = {"db_path": str(tmp_path / "api.db"), "api_token": TOKEN}
-        values.update(overrides)
-        app = create_app(Settings(**values), enqueue=enqueue)
+    def start(*, enqueue: Any = None, app: Any = None, **overrides: Any) -> Served:
+        if app is None:  # an app given is served as it is (distributed mode's, say)
+            values: dict[str, Any] = {"db_path": str(tmp_path / "api.db"), "api_token": TOKEN}
+            values.update(overrides)
+            app = create_app(Settings(**values), enqueue=enqueue)
         port = _free_port()
         config = uvicorn.Config(
             app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"

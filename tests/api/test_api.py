@@ -42,6 +42,10 @@ def test_articles_seeds_make_one_story_with_developments(api):
     h = api.auth()
     stories = api.client.get("/v1/stories", headers=h).json()["stories"]
     assert len(stories) == 1 and stories[0]["article_count"] == 5
+    last = stories[0]["last_development_at"]
+    assert api.client.get("/v1/stories", params={"since": last}, headers=h).json()["stories"]
+    later = api.client.get("/v1/stories", params={"since": last + 1}, headers=h).json()
+    assert later == {"stories": []}
     story = api.client.get(f"/v1/stories/{stories[0]['id']}", headers=h).json()["story"]
     assert [a["id"] for a in story["articles"]] == [r["article_id"] for r in results]
     assert any(f["new_units"] for a in story["articles"] for f in a["added_facts"])

@@ -14,27 +14,31 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from worker.api.errors import error_body, install_handlers
+from worker.api.errors import error_body, error_responses, install_handlers
 from worker.config import Settings
 from worker.deliver import Deliverer
 from worker.metrics import InstrumentedPipeline, Metrics
 from worker.store.base import Store
 
-__all__ = ["Context", "Enqueue", "create_app"]
+__all__ = ["Context", "Enqueue", "QueueDepth", "create_app"]
 
 _DESCRIPTION = (
     "Stories, new developments, feeds and webhooks of a wirewatch deployment. "
     "Writes need `Authorization: Bearer <WIREWATCH_API_TOKEN>`."
 )
 Enqueue = Callable[[dict[str, Any]], str]  # Document.to_dict() -> task id (distributed mode)
+QueueDepth = Callable[[], int]  # tasks waiting in the ingest queue (distributed mode)
 
 
 class Context:
     """What the endpoints share: settings, pipeline, metrics, and the store once opened."""
 
-    def __init__(self, settings: Settings, enqueue: Enqueue | None):
+    def __init__(
+        self, settings: Settings, enqueue: Enqueue | None, queue_depth: QueueDepth | None = None
+    ):
         self.settings = settings
         self.enqueue = enqueue
+        self.queue_depth = queue_depth
         self.metrics = Metrics()
         self.pipeline = InstrumentedPipeline(settings, self.metrics)
         self._store: Store | None = None
@@ -110,20 +114,30 @@ async def _too_large(send: Send, max_bytes: int) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def create_app(settings: Settings, *, enqueue: Enqueue | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, *, enqueue: Enqueue | None = None, queue_depth: QueueDepth | None = None
+) -> FastAPI:
     """The HTTP API, dashboard and metrics over the store `settings` name.
 
     Args:
         enqueue: distributed mode's sender (tasks/api.py): `POST /v1/articles` queues the
             document and answers 202 with the task id. None: ingest in this process.
+        queue_depth: distributed mode's queue length, for the `wirewatch_queue_depth` gauge.
     """
     if settings.api_max_body_bytes <= 0:
         raise ValueError(
             f"api_max_body_bytes must be positive, got {settings.api_max_body_bytes!r}"
         )
-    from worker.api import dashboard, routes_admin, routes_articles, routes_ops, routes_reads
+    from worker.api import (
+        dashboard,
+        routes_admin,
+        routes_articles,
+        routes_operator,
+        routes_ops,
+        routes_reads,
+    )
 
-    ctx = Context(settings, enqueue)
+    ctx = Context(settings, enqueue, queue_depth)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -136,7 +150,11 @@ def create_app(settings: Settings, *, enqueue: Enqueue | None = None) -> FastAPI
     app = FastAPI(title="wirewatch", version="1", lifespan=lifespan, description=_DESCRIPTION)
     app.state.ctx = ctx
     install_handlers(app)
-    for module in (routes_articles, routes_reads, routes_admin, routes_ops, dashboard):
-        app.include_router(module.router)
+    # every /v1 operation may answer these (auth, body cap, validation); documented once here
+    common = error_responses(400, 401, 403, 413, 422, 503)
+    for module in (routes_articles, routes_reads, routes_admin, routes_operator):
+        app.include_router(module.router, responses=common)
+    app.include_router(routes_ops.router)
+    app.include_router(dashboard.router)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     return app

@@ -41,7 +41,9 @@ async def index(request: Request) -> HTMLResponse:
         """
 <section class="wide"><h1>Stories <small>by last development</small></h1>
 <table id="stories"><thead><tr><th>story</th><th>articles</th><th>developments</th>
-<th>last development</th></tr></thead><tbody></tbody></table></section>
+<th>last development</th></tr></thead><tbody></tbody></table>
+<form id="merge" class="op"><b>Merge</b> story <input name="source" placeholder="s_…" required>
+into <input name="target" placeholder="s_…" required> <button>merge</button></form></section>
 <section><h2>Rejected inputs</h2><table id="rejections"><thead><tr><th>input</th>
 <th>reason</th><th>message</th><th>at</th></tr></thead><tbody></tbody></table></section>
 <section><h2>Feeds</h2><table id="feeds"><thead><tr><th>feed</th><th>status</th>

@@ -10,11 +10,35 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-__all__ = ["ApiError", "error_body", "install_handlers"]
+__all__ = ["ERROR_SCHEMA", "ApiError", "error_body", "error_responses", "install_handlers"]
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
           405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type",
-          422: "invalid", 503: "unavailable"}  # fmt: skip
+          409: "conflict", 422: "invalid", 501: "not_implemented", 503: "unavailable"}  # fmt: skip
+
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+        }
+    },
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for error statuses, all with the JSON error shape."""
+    return {
+        status: {
+            "description": _CODES.get(status, "error").replace("_", " "),
+            "content": {"application/json": {"schema": ERROR_SCHEMA}},
+        }
+        for status in statuses
+    }
 
 
 class ApiError(Exception):

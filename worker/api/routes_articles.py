@@ -37,7 +37,9 @@ _BODY = {
         },
     },
     "responses": {
+        "200": {"description": "Embedded mode: a duplicate (the IngestResult)"},
         "201": {"description": "Embedded mode: a new story or a development (the IngestResult)"},
+        "415": {"description": "Content-Type not text/plain, text/html or application/json"},
         "202": {"description": "Distributed mode: queued; the body has the task id"},
         "422": {"description": "Rejected: not an article, bad JSON, bad encoding"},
     },

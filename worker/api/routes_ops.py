@@ -35,5 +35,6 @@ async def metrics(request: Request) -> Response:
     """Counters, gauges and stage latency histograms, in the Prometheus text format."""
     ctx = request.app.state.ctx
     stories = len(ctx.store.list_stories(limit=_MAX_STORIES_COUNTED))
-    ctx.metrics.refresh_gauges(ctx.store, stories=stories)
+    depth = ctx.queue_depth() if ctx.queue_depth is not None else None
+    ctx.metrics.refresh_gauges(ctx.store, stories=stories, queue_depth=depth)
     return Response(ctx.metrics.render(), media_type=CONTENT_TYPE)

@@ -17,9 +17,19 @@ Limit = Annotated[int, Query(ge=1, le=1000, description="How many items at most.
 
 
 @router.get("/stories")
-async def list_stories(request: Request, limit: Limit = 50) -> dict[str, Any]:
+async def list_stories(
+    request: Request,
+    limit: Limit = 50,
+    since: Annotated[
+        float | None,
+        Query(ge=0, description="Only stories developed (or created) at or after this Unix time."),
+    ] = None,
+) -> dict[str, Any]:
     """Stories, the most recently developed (or created) first."""
-    return {"stories": request.app.state.ctx.store.list_stories(limit=limit)}
+    stories = request.app.state.ctx.store.list_stories(limit=limit)
+    if since is not None:  # the list is ordered by that time: the filter keeps a prefix
+        stories = [s for s in stories if (s["last_development_at"] or s["created_at"]) >= since]
+    return {"stories": stories}
 
 
 @router.get("/stories/{story_id}", responses={404: {"description": "No such story"}})

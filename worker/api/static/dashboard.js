@@ -62,14 +62,17 @@ async function refreshIndex() {
 
 // -- one story's timeline (/stories/{id})
 function highlight(text, units) {
-  let out = esc(text);
-  const sorted = [...units].sort((a, b) => b.text.length - a.text.length);
-  for (const u of sorted) {
-    const needle = esc(u.text);
-    if (!needle) continue;
-    out = out.split(needle).join(`\u0000${u.kind}\u0001${needle}\u0002`);
+  // one pass, longest unit first: "Russian President Vladimir Putin" wins over "Russia"
+  const list = units.filter(u => u.text).sort((a, b) => b.text.length - a.text.length);
+  if (!list.length) return esc(text);
+  const kinds = new Map(list.map(u => [u.text, u.kind]));
+  const re = new RegExp(list.map(u => u.text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "g");
+  let out = "", last = 0;
+  for (const m of text.matchAll(re)) {
+    out += esc(text.slice(last, m.index)) + `<mark class="${esc(kinds.get(m[0]))}">${esc(m[0])}</mark>`;
+    last = m.index + m[0].length;
   }
-  return out.replace(/\u0000(\w+)\u0001/g, '<mark class="$1">').replace(/\u0002/g, "</mark>");
+  return out + esc(text.slice(last));
 }
 
 async function refreshStory(id) {
@@ -89,9 +92,40 @@ async function refreshStory(id) {
       `<span class="badge">${esc(a.status)}</span>${a.novelty != null ? `<span class="badge">novelty ${Number(a.novelty).toFixed(2)}</span>` : ""}</div>` +
       `<div class="muted">${esc(a.id)} · ${esc(a.source || "")} ${when(a.ingested_at)}</div>` +
       (facts.length ? `<ul class="facts">${facts.map(f => `<li>${highlight(f.text, f.new_units)}</li>`).join("")}</ul>` : "") +
-      lacked + "</li>";
+      lacked + `<div class="actions">` +
+      (ev && ev.type === "story.new_development" && a.status === "development"
+        ? `<button class="not-new" data-event-id="${esc(ev.id)}">not new</button>` : "") +
+      (story.articles.length > 1 ? `<button class="split" data-article-id="${esc(a.id)}">split into own story</button>` : "") +
+      "</div></li>";
   }).join("");
 }
+
+// -- operator actions (POST, need the token)
+async function act(path, payload) {
+  return api(path, {method: "POST", headers: {"Content-Type": "application/json"},
+                    body: JSON.stringify(payload || {})});
+}
+document.addEventListener("click", async e => {
+  const b = e.target;
+  try {
+    if (b.matches("button.not-new")) {
+      await act(`/v1/events/${encodeURIComponent(b.dataset.eventId)}/not-new`);
+      await refresh(); status("marked not new");
+    } else if (b.matches("button.split")) {
+      const r = await act(`/v1/articles/${encodeURIComponent(b.dataset.articleId)}/split`);
+      await refresh(); status("split into " + r.story);
+    }
+  } catch (err) { status(String(err.message || err), true); }
+});
+const mergeForm = document.getElementById("merge");
+if (mergeForm) mergeForm.onsubmit = async e => {
+  e.preventDefault();
+  const f = new FormData(mergeForm);
+  try {
+    const r = await act("/v1/stories/merge", {source: f.get("source").trim(), target: f.get("target").trim()});
+    mergeForm.reset(); await refresh(); status(`merged ${r.source} into ${r.target}`);
+  } catch (err) { status(String(err.message || err), true); }
+};
 
 async function refresh() {
   if (!openReads && !localStorage.getItem("wirewatch-token")) {

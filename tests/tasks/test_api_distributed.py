@@ -1,0 +1,56 @@
+"""The HTTP API in distributed mode: POST queues for a real Celery worker (202 + task id),
+the reads come from the Redis store, `/metrics` reports the queue depth."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from tasks.api import create_distributed_app
+from tests.api.conftest import TOKEN, serve  # noqa: F401 -- the server fixture
+from tests.conftest import SEEDS
+
+
+def _queue_depth(api) -> float:
+    for family in text_string_to_metric_families(api.client.get("/metrics").text):
+        for s in family.samples:
+            if s.name == "wirewatch_queue_depth":
+                return s.value
+    raise AssertionError("no wirewatch_queue_depth")
+
+
+def test_api_distributed_queues_then_a_worker_ingests(distributed, start_worker, serve):  # noqa: F811
+    # Given the API of a deployment on the test Redis, before any worker runs
+    settings = dataclasses.replace(distributed["settings"], api_token=TOKEN)
+    api = serve(app=create_distributed_app(settings, celery_app=distributed["app"]))
+    assert api.client.get("/healthz").json() == {"status": "ok", "mode": "distributed"}
+    # When the seeds are posted: 202 with a task id each, and they wait in the queue
+    task_ids = []
+    for path in SEEDS:
+        r = api.client.post(
+            "/v1/articles",
+            content=path.read_bytes(),
+            headers={**api.auth(), "Content-Type": "text/plain"},
+        )
+        assert r.status_code == 202, r.text
+        task_ids.append(r.json()["task_id"])
+    assert len(set(task_ids)) == len(SEEDS)
+    assert _queue_depth(api) == len(SEEDS)
+    # Then a worker ingests them and the API reads one story from the Redis store
+    start_worker(1)
+    deadline = time.monotonic() + 60
+    while True:
+        stories = api.client.get("/v1/stories", headers=api.auth()).json()["stories"]
+        if stories and stories[0]["article_count"] == len(SEEDS):
+            break
+        assert time.monotonic() < deadline, stories
+        time.sleep(0.3)
+    assert len(stories) == 1
+    assert _queue_depth(api) == 0
+    # operator actions are embedded-only for now: a clear 501
+    r = api.client.post(
+        "/v1/stories/merge", json={"source": "a", "target": "b"}, headers=api.auth()
+    )
+    assert r.status_code == 501 and r.json()["error"]["code"] == "not_implemented"
