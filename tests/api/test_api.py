@@ -260,3 +260,29 @@ def test_openapi_document_lists_every_endpoint(api):
         "text/html",
     }
     assert TOKEN not in json.dumps(paths)
+
+
+def test_healthz_503_when_the_store_fails(api):
+    # Given a store that stops answering under the running server
+    class Unreachable:
+        def doc_count(self) -> int:
+            raise ConnectionError("store gone")
+
+    ctx = api.app.state.ctx
+    assert api.client.get("/healthz").status_code == 200
+    real, ctx._store = ctx._store, Unreachable()
+    try:
+        # Then healthz says so, as a JSON error
+        r = api.client.get("/healthz")
+        _is_error(r, 503, "store_unreachable")
+        assert "store gone" in r.json()["error"]["message"]
+    finally:
+        ctx._store = real
+
+
+def test_body_cap_applies_to_management_bodies(serve):
+    api = serve(api_max_body_bytes=200)
+    r = api.client.post(
+        "/v1/feeds", json={"url": "https://x.example/" + "a" * 300}, headers=api.auth()
+    )
+    _is_error(r, 413, "too_large")
