@@ -55,7 +55,6 @@ def configure(app: Celery, settings: Settings) -> None:
         worker_prefetch_multiplier=1,
         task_track_started=True,
         result_expires=settings.task_result_ttl_s,
-        result_extended=True,
         worker_hijack_root_logger=False,
         task_default_queue=queue_name(settings),
         beat_schedule={
