@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -26,14 +29,18 @@ __all__ = ["Pipeline"]
 
 logger = logging.getLogger(__name__)
 
+StageObserver = Callable[[str, float], None]
 PRUNE_EVERY = 1000  # ingests between sweeps of the LSH rows of stories past their window
 
 
 class Pipeline:
     """Settings plus the per-process pieces (signer, LSH parameters, extractor config)."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, *, on_stage: StageObserver | None = None):
+        """`on_stage(name, seconds)` hears how long each stage of an ingest took (metrics)."""
         self.settings = settings
+        self._on_stage = on_stage
+        self._inner_s = 0.0  # match + novelty time inside the current record step
         self.signer = Signer(settings.num_perm, settings.minhash_seed)
         self.dup_params = lsh_params(settings.dup_lsh_threshold, settings.num_perm)
         self.story_params = (
@@ -69,11 +76,15 @@ class Pipeline:
     def ingest(self, doc: Document, store: Store, *, now: float) -> IngestResult:
         """Extract, match, judge novelty and record; bad input becomes a recorded rejection."""
         try:
-            analysis = self._analyse(doc)
+            with self._stage("extract"):
+                analysis = self._analyse(doc)
         except PermanentError as exc:
             return self.reject(doc.origin, exc, store, now=now)
+        started, self._inner_s = time.perf_counter(), 0.0
         with store.transaction():
             result = self._record(doc.origin, analysis, store, now)
+        if self._on_stage is not None:  # the record step and the commit, minus its stages
+            self._on_stage("store", time.perf_counter() - started - self._inner_s)
         self._since_prune += 1
         if self._since_prune >= PRUNE_EVERY:
             self._since_prune = 0
@@ -81,6 +92,21 @@ class Pipeline:
                 pruned = store.prune_index(now - self.settings.story_window_s)
             logger.info("pruned %d LSH rows of stories past their window", pruned)
         return result
+
+    @contextmanager
+    def _stage(self, name: str, *, inner: bool = False) -> Iterator[None]:
+        """Time a stage for `on_stage`; `inner` stages are inside the record step."""
+        if self._on_stage is None:
+            yield
+            return
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            took = time.perf_counter() - started
+            if inner:
+                self._inner_s += took
+            self._on_stage(name, took)
 
     def reject(self, origin: str, exc: IngestError, store: Store, *, now: float) -> IngestResult:
         """Record why an input was not accepted; the rejected line `ingest --json` prints."""
@@ -126,9 +152,10 @@ class Pipeline:
             story_id, match, similarity = previous["story_id"], "revision", None
             version, revision_of = previous["version"] + 1, previous["id"]
         else:
-            match, similarity, row = self._match(
-                a, store, vec, df, n_docs, dup_keys, story_keys, at
-            )
+            with self._stage("match", inner=True):
+                match, similarity, row = self._match(
+                    a, store, vec, df, n_docs, dup_keys, story_keys, at
+                )
             story_id = row.id if row else None
 
         # every read happens above this line and in this block; only writes follow it, so a
@@ -143,7 +170,8 @@ class Pipeline:
             row = row or store.stories([story_id])[story_id]
             title, count, story_terms = row.title, row.article_count, row.terms
             compared = store.story_article_ids(story_id)
-            novelty = assess(a.sentences, store.known_keys(story_id, a.vocabulary))
+            with self._stage("novelty", inner=True):
+                novelty = assess(a.sentences, store.known_keys(story_id, a.vocabulary))
             developed = novelty.is_development(
                 min_new_weight=s.min_new_weight, min_novelty=s.min_novelty
             )

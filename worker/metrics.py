@@ -1,8 +1,8 @@
 """Prometheus metrics of one process: counters, gauges and per-stage latency histograms.
 
 Each `Metrics` owns its CollectorRegistry (no global state: two apps in one test process do
-not share counts). Stage latencies come from `InstrumentedPipeline`, which times the
-Pipeline's steps from outside, so worker/ingest.py carries no metrics code.
+not share counts). Stage latencies come from Pipeline's `on_stage` hook (worker/ingest.py
+times its stages and knows nothing of Prometheus).
 """
 
 from __future__ import annotations
@@ -94,47 +94,16 @@ class Metrics:
 
 
 class InstrumentedPipeline(Pipeline):
-    """A Pipeline whose steps feed the stage histograms.
-
-    extract: `_analyse` (extraction and fact analysis); match: `_match` (LSH and verification);
-    novelty: `_event` (building the event from the novelty assessment); store: the rest of the
-    recording transaction. These are Pipeline's own step methods, wrapped, not changed;
-    tests/api/test_metrics.py fails loudly if they are renamed.
-    """
+    """A Pipeline whose stages (extract, match, novelty, store) feed the latency histograms
+    through its `on_stage` hook, and whose rejections are counted by reason."""
 
     def __init__(self, settings: Any, metrics: Metrics):
-        super().__init__(settings)
+        super().__init__(settings, on_stage=self._observe)
         self.metrics = metrics
-        self._inner_s = 0.0
+
+    def _observe(self, stage: str, seconds: float) -> None:
+        self.metrics.latency.labels(stage).observe(max(0.0, seconds))
 
     def reject(self, origin: str, exc: IngestError, store: Store, *, now: float) -> IngestResult:
         self.metrics.rejected.labels(exc.reason).inc()
         return super().reject(origin, exc, store, now=now)
-
-    def _analyse(self, doc: Any) -> Any:
-        with self.metrics.timed("extract"):
-            return super()._analyse(doc)
-
-    def _match(self, *args: Any, **kwargs: Any) -> Any:
-        return self._timed_inner("match", super()._match, *args, **kwargs)
-
-    def _event(self, *args: Any, **kwargs: Any) -> Any:
-        return self._timed_inner("novelty", super()._event, *args, **kwargs)
-
-    def _record(self, *args: Any, **kwargs: Any) -> Any:
-        self._inner_s = 0.0
-        started = time.perf_counter()
-        try:
-            return super()._record(*args, **kwargs)
-        finally:
-            spent = time.perf_counter() - started - self._inner_s
-            self.metrics.latency.labels("store").observe(max(0.0, spent))
-
-    def _timed_inner(self, stage: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            took = time.perf_counter() - started
-            self._inner_s += took
-            self.metrics.latency.labels(stage).observe(took)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import SEEDS
@@ -48,9 +50,19 @@ def test_metrics_counters_move_as_articles_are_posted(api):
     assert ("wirewatch_deliveries_total", (("outcome", "delivered"),)) in after
 
 
-def test_metrics_instrumented_steps_still_exist_on_pipeline():
-    # InstrumentedPipeline wraps these Pipeline methods; a rename must fail here, not go quiet
-    from worker.ingest import Pipeline
+def test_pipeline_reports_each_stage_to_its_observer(tmp_path):
+    from worker import Document, Pipeline, Settings
 
-    for name in ("_analyse", "_match", "_event", "_record", "reject"):
-        assert callable(getattr(Pipeline, name)), name
+    heard: list[tuple[str, float]] = []
+    pipeline = Pipeline(
+        Settings(db_path=str(tmp_path / "s.db")), on_stage=lambda n, s: heard.append((n, s))
+    )
+    store = pipeline.open_store()
+    seeds = sorted((Path(__file__).resolve().parents[2] / "seeds").glob("*.txt"))[:2]
+    for p in seeds:
+        pipeline.ingest(Document(p.name, p.read_text(encoding="utf-8"), "text"), store, now=1e9)
+    store.close()
+    names = [n for n, _ in heard]
+    assert names.count("extract") == names.count("store") == 2
+    assert names.count("match") == 2 and names.count("novelty") == 1  # the 2nd joins the 1st
+    assert all(s >= 0 for _, s in heard)
