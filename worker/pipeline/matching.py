@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from worker.pipeline.salience import cosine, weigh
+from worker.pipeline.salience import Weigher, cosine
 
 __all__ = [
     "BIAS",
@@ -141,9 +141,10 @@ def best_story(
     """
     names = names_vector(vec)
     vocab = frozenset(vocabulary)
+    weigher = Weigher(df, n_docs)
     best: tuple[float, str, Evidence] | None = None
     for c in sorted(candidates, key=lambda c: c.story_id):
-        story_vec = weigh(c.terms, df, n_docs)
+        story_vec = weigher(c.terms)
         if cosine(vec, story_vec) < MIN_COSINE:
             continue
         e = evidence(vec, names, vocab, c, story_vec)

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from worker.models import Sentence
 from worker.pipeline.text import STOPWORDS, words
 
-__all__ = ["cosine", "salient_terms", "term_counts", "weigh"]
+__all__ = ["Weigher", "cosine", "salient_terms", "term_counts", "weigh"]
 
 NAME_BOOST = 1.5  # names, places and numbers tell two same-type events apart (ECB+ hard negatives)
 
@@ -28,13 +28,27 @@ def term_counts(sentences: Iterable[Sentence]) -> Counter[str]:
 
 def weigh(tf: Mapping[str, int], df: Mapping[str, int], n_docs: int) -> dict[str, float]:
     """L2-normalised TF-IDF vector; terms never seen before get the rarest weight."""
-    vec: dict[str, float] = {}
-    for term, count in tf.items():
-        idf = math.log((1 + n_docs) / (1 + df.get(term, 0))) + 1.0
-        boost = NAME_BOOST if term.startswith("=") else 1.0
-        vec[term] = (1.0 + math.log(count)) * idf * boost
-    norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
-    return {t: v / norm for t, v in vec.items()}
+    return Weigher(df, n_docs)(tf)
+
+
+class Weigher:
+    """`weigh` for many vectors under one IDF: each term's IDF is computed once (the candidate
+    stories of one article share most of their terms)."""
+
+    def __init__(self, df: Mapping[str, int], n_docs: int):
+        self.df, self.n_docs = df, n_docs
+        self._term_weight: dict[str, float] = {}
+
+    def __call__(self, tf: Mapping[str, int]) -> dict[str, float]:
+        known, log, vec = self._term_weight, math.log, {}
+        for term, count in tf.items():
+            w = known.get(term)
+            if w is None:
+                idf = log((1 + self.n_docs) / (1 + self.df.get(term, 0))) + 1.0
+                w = known[term] = idf * (NAME_BOOST if term.startswith("=") else 1.0)
+            vec[term] = (1.0 + log(count)) * w if count != 1 else w
+        norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+        return {t: v / norm for t, v in vec.items()}
 
 
 def salient_terms(vec: Mapping[str, float], k: int) -> list[str]:
