@@ -80,7 +80,7 @@ class RedisStore:
         lock_ttl_ms: how long a transaction may hold the lock before others may take it.
         lock_wait_s: how long `transaction()` waits for the lock before `store_busy`.
         prune_batch: stories swept per script call of `prune_index` (bounds how long Redis is
-            busy at once: ~0.3 ms per story at 100k articles).
+            busy at once: 0.9-1.4 ms of Redis time per story at 100k, bench/redis_index.py).
         prune_max: stories swept per `prune_index` call at most (the rest wait for the next).
     """
 
