@@ -38,6 +38,12 @@ def configure(app: Celery, settings: Settings) -> None:
     url = settings.redis_url or DEFAULT_REDIS_URL
     transport = {
         "visibility_timeout": settings.task_visibility_timeout_s,
+        # a dead worker's unacked tasks come back once past the visibility timeout; kombu
+        # looks for them every 10 s x throttle (100 s by default) and a crashed restorer holds
+        # the restore mutex for 300 s: look every 10 s, hold at most 30 s
+        "unacked_restore_interval": 10,
+        "unacked_restore_throttle": 1,
+        "unacked_mutex_expire": 30,
         # queues, the unacked set and results under the deployment's own prefix
         "global_keyprefix": Keys(settings.redis_namespace).prefix + "celery:",
     }

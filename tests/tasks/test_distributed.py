@@ -112,6 +112,7 @@ def _synthetic(n: int) -> list[Document]:
     return out
 
 
+@pytest.mark.timeout(240)  # past the visibility timeout, plus kombu's 10 s restore sweep
 def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_nothing(distributed, start_worker):
     docs = _synthetic(40)
     worker = start_worker(2)
@@ -125,7 +126,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_nothing(distributed
     assert done_before < len(docs), "the batch finished before the kill: nothing was tested"
     time.sleep(6)  # past the visibility timeout: unacked messages are due again
     start_worker(2)
-    results = [p.get(timeout=120) for p in pending]
+    results = [p.get(timeout=180) for p in pending]
 
     # a task that committed but died before its ack runs again and finds its own article:
     # "duplicate", same story, no second event. Every other task reports its new story.
