@@ -115,14 +115,32 @@ def evidence(
     story_vec: Mapping[str, float],
 ) -> Evidence:
     """The evidence for one candidate; `story_vec` is its centroid weighted like the article."""
-    vocab = frozenset(vocabulary)
+    numbers, dates = _fact_keys(vocabulary)
+    return _evidence(cosine(vec, story_vec), names, numbers, dates, candidate, story_vec)
+
+
+def _fact_keys(vocabulary: Iterable[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """The article's number keys and date keys, which the evidence compares."""
+    keys = evidence_keys(vocabulary)
+    return (
+        frozenset(k for k in keys if k.startswith("n:")),
+        frozenset(k for k in keys if k.startswith("d:")),
+    )
+
+
+def _evidence(
+    similarity: float,
+    names: Mapping[str, float],
+    numbers: frozenset[str],
+    dates: frozenset[str],
+    candidate: Candidate,
+    story_vec: Mapping[str, float],
+) -> Evidence:
     return Evidence(
-        cosine=cosine(vec, story_vec),
+        cosine=similarity,
         names=cosine(names, names_vector(story_vec)),
-        numbers=_share_known(
-            frozenset(k for k in vocab if k.startswith("n:")), candidate.known_keys
-        ),
-        dates=_share_known(frozenset(k for k in vocab if k.startswith("d:")), candidate.known_keys),
+        numbers=_share_known(numbers, candidate.known_keys),
+        dates=_share_known(dates, candidate.known_keys),
     )
 
 
@@ -140,14 +158,15 @@ def best_story(
     Ties go to the story id that sorts first, so the choice never depends on input order.
     """
     names = names_vector(vec)
-    vocab = frozenset(vocabulary)
+    numbers, dates = _fact_keys(vocabulary)  # once per article, not per candidate
     weigher = Weigher(df, n_docs)
     best: tuple[float, str, Evidence] | None = None
     for c in sorted(candidates, key=lambda c: c.story_id):
         story_vec = weigher(c.terms)
-        if cosine(vec, story_vec) < MIN_COSINE:
+        similarity = cosine(vec, story_vec)
+        if similarity < MIN_COSINE:
             continue
-        e = evidence(vec, names, vocab, c, story_vec)
+        e = _evidence(similarity, names, numbers, dates, c, story_vec)
         p = join_probability(e, model)
         if best is None or p > best[0]:
             best = (p, c.story_id, e)
