@@ -1,21 +1,25 @@
 """The whole wirewatch exception tree.
 
-    IngestError
-    ├── TransientError        retry with backoff: timeouts, 5xx, 429, store busy
-    │   └── FetchFailed       a fetch timed out, could not connect, or got 5xx/408/429
-    └── PermanentError        never retry: log, record the rejection, move on
-        ├── BadInput          unreadable, binary, oversized, undecodable or malformed input
-        │                     (a fetched body over the cap, a feed that does not parse)
-        ├── NotAnArticle      the input decoded but holds no article text
-        ├── FetchRefused      we will not fetch it: bad URL or scheme, non-public address,
-        │                     too many or broken redirects
-        └── FetchRejected     the server answered 4xx (other than 408 and 429)
+IngestError
+├── TransientError        retry with backoff: timeouts, 5xx, 429, store busy
+│   └── FetchFailed       a fetch timed out, could not connect, or got 5xx/408/429
+└── PermanentError        never retry: log, record the rejection, move on
+    ├── BadInput          unreadable, binary, oversized, undecodable or malformed input
+    │                     (a fetched body over the cap, a feed that does not parse)
+    ├── NotAnArticle      the input decoded but holds no article text
+    ├── FetchRefused      we will not fetch it: bad URL or scheme, non-public address,
+    │                     too many or broken redirects
+    └── FetchRejected     the server answered 4xx (other than 408 and 429)
+
+CorrectionRefused         an operator's correction (merge, split, "not new") cannot be
+                          made: `code` is not_found, conflict or invalid
 """
 
 from __future__ import annotations
 
 __all__ = [
     "BadInput",
+    "CorrectionRefused",
     "FetchFailed",
     "FetchRefused",
     "FetchRejected",
@@ -106,3 +110,19 @@ class FetchRejected(PermanentError):
         super().__init__(message, reason=f"http_{status_code}", origin=url)
         self.url = url
         self.status_code = status_code
+
+
+class CorrectionRefused(Exception):
+    """Raised when an operator's correction cannot be made; nothing was changed.
+
+    `code` says why: ``not_found`` (no such story, article or event), ``conflict`` (the
+    store's state forbids it: the article is already alone) or ``invalid`` (the request
+    itself makes no sense: a story merged into itself).
+    """
+
+    def __init__(self, code: str, message: str):
+        if code not in ("not_found", "conflict", "invalid"):
+            raise ValueError(f"unknown correction code {code!r}")
+        super().__init__(message)
+        self.code = code
+        self.message = message

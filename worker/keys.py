@@ -84,6 +84,12 @@ class Keys:
         self.webhook_delivery_prefix = p + "wh:d:"
         self.webhook_attempts_suffix = ":attempts"
 
+        # -- operator corrections (worker/store/operator_redis.py) ------------------------
+        # list of the corrections made, as JSON, newest first, capped with LTRIM
+        self.operator_log = p + "op:log"
+        # string per event judged "not new" (JSON); expires with the story's data
+        self.not_new_prefix = p + "op:not-new:"
+
         # -- feeds (issue 4; worker/store/feeds_redis.py, host_slots.py) ------------------
         # set of registered feed URLs; each feed is a hash under feed(url), no TTL
         self.feeds = p + "feeds"
@@ -146,6 +152,10 @@ class Keys:
     def event(self, event_id: str) -> str:
         """String: the event document; its existence makes add_event idempotent."""
         return self.event_prefix + event_id
+
+    def not_new(self, event_id: str) -> str:
+        """String: an operator's "not new" judgement of a development event (JSON)."""
+        return self.not_new_prefix + event_id
 
     # -- webhooks (issue 5) -------------------------------------------------------------------
     def webhook_endpoint(self, endpoint_id: str) -> str:

@@ -1,5 +1,6 @@
 """The HTTP API in distributed mode: POST queues for a real Celery worker (202 + task id),
-the reads come from the Redis store, `/metrics` reports the queue depth."""
+the reads come from the Redis store, the operator's corrections apply to it, `/metrics`
+reports the queue depth."""
 
 from __future__ import annotations
 
@@ -49,8 +50,29 @@ def test_api_distributed_queues_then_a_worker_ingests(distributed, start_worker,
         time.sleep(0.3)
     assert len(stories) == 1
     assert _queue_depth(api) == 0
-    # operator actions are embedded-only for now: a clear 501
-    r = api.client.post(
-        "/v1/stories/merge", json={"source": "a", "target": "b"}, headers=api.auth()
-    )
-    assert r.status_code == 501 and r.json()["error"]["code"] == "not_implemented"
+    # And the operator's corrections work on the Redis store: split, merge back, "not new"
+    h = api.auth()
+    story_id = stories[0]["id"]
+    detail = api.client.get(f"/v1/stories/{story_id}", headers=h).json()["story"]
+    article = detail["articles"][2]["id"]
+    r = api.client.post(f"/v1/articles/{article}/split", headers=h)
+    assert r.status_code == 200, r.text
+    new = r.json()["story"]
+    counts = {
+        s["id"]: s["article_count"]
+        for s in api.client.get("/v1/stories", headers=h).json()["stories"]
+    }
+    assert counts == {story_id: len(SEEDS) - 1, new: 1}
+    r = api.client.post("/v1/stories/merge", json={"source": new, "target": story_id}, headers=h)
+    assert r.status_code == 200 and r.json()["articles_moved"] == 1
+    events = api.client.get("/v1/events", headers=h).json()["events"]
+    dev = next(e for e in events if e["type"] == "story.new_development")
+    r = api.client.post(f"/v1/events/{dev['id']}/not-new", headers=h)
+    assert r.status_code == 200 and r.json()["already_marked"] is False
+    story = api.client.get(f"/v1/stories/{story_id}", headers=h).json()["story"]
+    assert [a["id"] for a in story["articles"]] == [a["id"] for a in detail["articles"]]
+    # the split article came back as the story it had started; the judged one is a duplicate
+    split_back = detail["articles"][2]["status"] == "development"
+    assert story["development_count"] == detail["development_count"] - 1 - split_back
+    actions = api.client.get("/v1/operator/actions", headers=h).json()["actions"]
+    assert [a["action"] for a in actions] == ["not_new", "merge", "split"]

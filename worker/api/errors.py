@@ -10,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from worker.errors import TransientError
+
 __all__ = ["ERROR_SCHEMA", "ApiError", "error_body", "error_responses", "install_handlers"]
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -54,13 +56,20 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
 
 
 def install_handlers(app: FastAPI) -> None:
-    """Route ApiError, FastAPI's validation errors and Starlette's HTTP errors to JSON."""
+    """Route ApiError, TransientError (503), FastAPI's validation errors and Starlette's
+    HTTP errors to JSON."""
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return JSONResponse(error_body(exc.code, exc.message, **exc.extra), exc.status,
                             headers=headers)  # fmt: skip
+
+    @app.exception_handler(TransientError)
+    async def _unavailable(_: Request, exc: TransientError) -> JSONResponse:
+        # the store is busy or away for a moment: say so, and when to try again
+        return JSONResponse(error_body(exc.reason, exc.message), 503,
+                            headers={"Retry-After": "1"})  # fmt: skip
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

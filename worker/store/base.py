@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from worker.store.feeds_base import FeedRegistry
+from worker.store.operator_base import Operator
 from worker.store.webhooks import WebhookStore
 
 __all__ = ["Store", "StoryRow"]
@@ -145,6 +146,11 @@ class Store(Protocol):
 
     def feeds(self) -> FeedRegistry:
         """The feed registry kept in this store (worker/store/feeds_base.py)."""
+        ...
+
+    def operator(self) -> Operator:
+        """Operator corrections (merge, split, "not new") on this store; call it outside a
+        transaction (each correction is a transaction of its own)."""
         ...
 
     def add_rejection(self, origin: str, reason: str, message: str, at: float) -> None: ...

@@ -1,5 +1,4 @@
-"""Operator corrections on the embedded store: merge two stories, split an article into a
-story of its own, mark an event "not new". Each is one transaction and is logged.
+"""Operator corrections on the embedded store (the `Operator` interface, operator_base.py).
 
 Kept out of sqlite.py (the ingest's store) on purpose: these run only on a person's request.
 Their tables are created here, on first use, so the ingest schema is unchanged.
@@ -9,11 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from worker.store.sqlite import SqliteStore
+from worker.errors import CorrectionRefused
+from worker.pipeline.contribution import contribution, without_terms
 
-__all__ = ["OperatorError", "list_actions", "mark_not_new", "merge_stories", "split_article"]
+if TYPE_CHECKING:
+    from worker.store.sqlite import SqliteStore
+
+__all__ = ["SqliteOperator", "split_story_id"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS operator_actions (
@@ -33,167 +36,164 @@ CREATE TABLE IF NOT EXISTS not_new (
 """
 
 
-class OperatorError(Exception):
-    """A correction that cannot be made; `status` is the HTTP status that says why."""
-
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+def split_story_id(article_id: str) -> str:
+    """The id of the story an article is split into (the same on both stores)."""
+    return "s_" + hashlib.sha1(f"split|{article_id}".encode()).hexdigest()[:16]
 
 
-def _ensure(store: SqliteStore) -> None:
-    store.db.executescript(_SCHEMA)
+def novel_units(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The new units a development event called out."""
+    return [u for f in payload.get("novel_facts", []) for u in f.get("new_units", [])]
 
 
-def _log(store: SqliteStore, action: str, args: dict[str, Any], at: float) -> None:
-    store.db.execute(
-        "INSERT INTO operator_actions(action, args, at) VALUES (?, ?, ?)",
-        (action, json.dumps(args, sort_keys=True), at),
-    )
+class SqliteOperator:
+    """Corrections on one SqliteStore, each one transaction, logged in `operator_actions`."""
 
+    def __init__(self, store: SqliteStore):
+        self.store = store
+        self.db = store.db
+        self.db.executescript(_SCHEMA)
 
-def _story(store: SqliteStore, story_id: str) -> Any:
-    row = store.db.execute("SELECT * FROM stories WHERE id=?", (story_id,)).fetchone()
-    if row is None:
-        raise OperatorError(404, "not_found", f"no story {story_id!r}")
-    return row
-
-
-def _recount(store: SqliteStore, story_id: str) -> None:
-    store.db.execute(
-        "UPDATE stories SET "
-        "article_count=(SELECT COUNT(*) FROM articles WHERE story_id=:s), "
-        "development_count=(SELECT COUNT(*) FROM articles WHERE story_id=:s "
-        "AND status='development') WHERE id=:s",
-        {"s": story_id},
-    )
-
-
-def merge_stories(
-    store: SqliteStore, source_id: str, target_id: str, *, now: float
-) -> dict[str, Any]:
-    """Move every article, fact key, index row and event of `source_id` into `target_id`,
-    then drop `source_id`. The timeline interleaves both in ingest order."""
-    if source_id == target_id:
-        raise OperatorError(422, "invalid", "a story cannot be merged into itself")
-    _ensure(store)
-    with store.transaction():
-        src, dst = _story(store, source_id), _story(store, target_id)
-        db = store.db
-        moved = db.execute(
-            "UPDATE articles SET story_id=? WHERE story_id=?", (target_id, source_id)
-        ).rowcount
-        db.execute(
-            "INSERT OR IGNORE INTO story_keys(story_id, key, article_id) "
-            "SELECT ?, key, article_id FROM story_keys WHERE story_id=?",
-            (target_id, source_id),
+    def _log(self, action: str, args: dict[str, Any], at: float) -> None:
+        self.db.execute(
+            "INSERT INTO operator_actions(action, args, at) VALUES (?, ?, ?)",
+            (action, json.dumps(args, sort_keys=True), at),
         )
-        db.execute("DELETE FROM story_keys WHERE story_id=?", (source_id,))
-        db.execute("UPDATE lsh SET story_id=? WHERE story_id=?", (target_id, source_id))
-        db.execute("UPDATE events SET story_id=? WHERE story_id=?", (target_id, source_id))
-        terms: dict[str, int] = json.loads(dst["terms"])
-        for term, n in json.loads(src["terms"]).items():
-            terms[term] = terms.get(term, 0) + n
-        last_dev = [t for t in (src["last_development_at"], dst["last_development_at"]) if t]
-        db.execute(
-            "UPDATE stories SET terms=?, created_at=?, last_seen_at=?, last_development_at=? "
-            "WHERE id=?",
-            (
-                json.dumps(terms, sort_keys=True),
-                min(src["created_at"], dst["created_at"]),
-                max(src["last_seen_at"], dst["last_seen_at"]),
-                max(last_dev) if last_dev else None,
-                target_id,
-            ),
+
+    def _story(self, story_id: str) -> Any:
+        row = self.db.execute("SELECT * FROM stories WHERE id=?", (story_id,)).fetchone()
+        if row is None:
+            raise CorrectionRefused("not_found", f"no story {story_id!r}")
+        return row
+
+    def _recount(self, story_id: str) -> None:
+        self.db.execute(
+            "UPDATE stories SET "
+            "article_count=(SELECT COUNT(*) FROM articles WHERE story_id=:s), "
+            "development_count=(SELECT COUNT(*) FROM articles WHERE story_id=:s "
+            "AND status='development') WHERE id=:s",
+            {"s": story_id},
         )
-        db.execute("DELETE FROM stories WHERE id=?", (source_id,))
-        _recount(store, target_id)
-        result = {"source": source_id, "target": target_id, "articles_moved": moved}
-        _log(store, "merge", result, now)
-    return result
 
-
-def split_article(store: SqliteStore, article_id: str, *, now: float) -> dict[str, Any]:
-    """Give an article a story of its own, with the fact keys and index rows it brought.
-
-    The old story keeps its centroid (an article's own term counts are not stored), so it
-    may still attract reports like the split article's; the new story's centroid starts empty.
-    """
-    _ensure(store)
-    with store.transaction():
-        db = store.db
-        art = db.execute("SELECT * FROM articles WHERE id=?", (article_id,)).fetchone()
-        if art is None:
-            raise OperatorError(404, "not_found", f"no article {article_id!r}")
-        old = art["story_id"]
-        if db.execute("SELECT COUNT(*) FROM articles WHERE story_id=?", (old,)).fetchone()[0] < 2:
-            raise OperatorError(
-                409, "conflict", f"article {article_id!r} is already alone in story {old!r}"
+    def merge(self, source_id: str, target_id: str, *, now: float) -> dict[str, Any]:
+        if source_id == target_id:
+            raise CorrectionRefused("invalid", "a story cannot be merged into itself")
+        db = self.db
+        with self.store.transaction():
+            src, dst = self._story(source_id), self._story(target_id)
+            moved = db.execute(
+                "UPDATE articles SET story_id=? WHERE story_id=?", (target_id, source_id)
+            ).rowcount
+            db.execute(
+                "INSERT OR IGNORE INTO story_keys(story_id, key, article_id) "
+                "SELECT ?, key, article_id FROM story_keys WHERE story_id=?",
+                (target_id, source_id),
             )
-        new = "s_" + hashlib.sha1(f"split|{article_id}".encode()).hexdigest()[:16]
-        db.execute(
-            "INSERT INTO stories(id, title, created_at, last_seen_at, article_count) "
-            "VALUES (?, ?, ?, ?, 1)",
-            (new, art["title"], art["ingested_at"], art["event_time"]),
-        )
-        db.execute(
-            "UPDATE articles SET story_id=?, status='new_story' WHERE id=?", (new, article_id)
-        )
-        db.execute(
-            "UPDATE story_keys SET story_id=? WHERE story_id=? AND article_id=?",
-            (new, old, article_id),
-        )
-        db.execute("UPDATE lsh SET story_id=? WHERE article_id=?", (new, article_id))
-        db.execute("UPDATE events SET story_id=? WHERE article_id=?", (new, article_id))
-        _recount(store, old)
-        result = {"article": article_id, "from_story": old, "story": new}
-        _log(store, "split", result, now)
-    return result
-
-
-def mark_not_new(store: SqliteStore, event_id: str, *, now: float) -> dict[str, Any]:
-    """Record that an event's facts were not news: its article counts as a duplicate.
-
-    The facts stay in the story's keys, so the same facts never make a development again.
-    """
-    _ensure(store)
-    with store.transaction():
-        db = store.db
-        ev = db.execute("SELECT * FROM events WHERE id=?", (event_id,)).fetchone()
-        if ev is None:
-            raise OperatorError(404, "not_found", f"no event {event_id!r}")
-        if ev["type"] != "story.new_development":
-            raise OperatorError(
-                422, "invalid", "only story.new_development events can be marked not new"
+            db.execute("DELETE FROM story_keys WHERE story_id=?", (source_id,))
+            db.execute("UPDATE lsh SET story_id=? WHERE story_id=?", (target_id, source_id))
+            db.execute("UPDATE events SET story_id=? WHERE story_id=?", (target_id, source_id))
+            terms: dict[str, int] = json.loads(dst["terms"])
+            for term, n in json.loads(src["terms"]).items():
+                terms[term] = terms.get(term, 0) + n
+            last_dev = [t for t in (src["last_development_at"], dst["last_development_at"]) if t]
+            db.execute(
+                "UPDATE stories SET terms=?, created_at=?, last_seen_at=?, last_development_at=? "
+                "WHERE id=?",
+                (
+                    json.dumps(terms, sort_keys=True),
+                    min(src["created_at"], dst["created_at"]),
+                    max(src["last_seen_at"], dst["last_seen_at"]),
+                    max(last_dev) if last_dev else None,
+                    target_id,
+                ),
             )
-        payload = json.loads(ev["payload"])
-        units = [u for f in payload.get("novel_facts", []) for u in f.get("new_units", [])]
-        added = db.execute(
-            "INSERT OR IGNORE INTO not_new(event_id, story_id, article_id, units, at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (event_id, ev["story_id"], ev["article_id"], json.dumps(units), now),
-        ).rowcount
-        db.execute(
-            "UPDATE articles SET status='duplicate' WHERE id=? AND status='development'",
-            (ev["article_id"],),
-        )
-        _recount(store, ev["story_id"])
-        result = {
-            "event": event_id,
-            "story": ev["story_id"],
-            "article": ev["article_id"],
-            "units": len(units),
-            "already_marked": not added,
-        }
-        if added:
-            _log(store, "not_new", result, now)
-    return result
+            db.execute("DELETE FROM stories WHERE id=?", (source_id,))
+            self._recount(target_id)
+            result = {"source": source_id, "target": target_id, "articles_moved": moved}
+            self._log("merge", result, now)
+        return result
 
+    def split(self, article_id: str, *, now: float) -> dict[str, Any]:
+        db = self.db
+        with self.store.transaction():
+            art = db.execute("SELECT * FROM articles WHERE id=?", (article_id,)).fetchone()
+            if art is None:
+                raise CorrectionRefused("not_found", f"no article {article_id!r}")
+            old = art["story_id"]
+            alone = (
+                db.execute("SELECT COUNT(*) FROM articles WHERE story_id=?", (old,)).fetchone()[0]
+                < 2
+            )
+            if alone:
+                raise CorrectionRefused(
+                    "conflict", f"article {article_id!r} is already alone in story {old!r}"
+                )
+            new = split_story_id(article_id)
+            terms, keys = contribution(art["text"])
+            old_terms = json.loads(self._story(old)["terms"])
+            db.execute(
+                "INSERT INTO stories(id, title, created_at, last_seen_at, article_count, terms) "
+                "VALUES (?, ?, ?, ?, 1, ?)",
+                (new, art["title"], art["ingested_at"], art["event_time"],
+                 json.dumps(terms, sort_keys=True)),
+            )  # fmt: skip
+            db.execute(
+                "UPDATE stories SET terms=? WHERE id=?",
+                (json.dumps(without_terms(old_terms, terms), sort_keys=True), old),
+            )
+            db.execute(
+                "UPDATE articles SET story_id=?, status='new_story' WHERE id=?", (new, article_id)
+            )
+            # the new story knows every fact of its one article; the old one forgets those
+            # the article brought first
+            db.execute(
+                "DELETE FROM story_keys WHERE story_id=? AND article_id=?", (old, article_id)
+            )
+            db.executemany(
+                "INSERT INTO story_keys(story_id, key, article_id) VALUES (?, ?, ?)",
+                [(new, key, article_id) for key in sorted(keys)],
+            )
+            db.execute("UPDATE lsh SET story_id=? WHERE article_id=?", (new, article_id))
+            db.execute("UPDATE events SET story_id=? WHERE article_id=?", (new, article_id))
+            self._recount(old)
+            result = {"article": article_id, "from_story": old, "story": new}
+            self._log("split", result, now)
+        return result
 
-def list_actions(store: SqliteStore, *, limit: int = 100) -> list[dict[str, Any]]:
-    """The operator log, newest first."""
-    _ensure(store)
-    rows = store.db.execute(
-        "SELECT action, args, at FROM operator_actions ORDER BY seq DESC LIMIT ?", (limit,)
-    ).fetchall()
-    return [{"action": r["action"], "at": r["at"], **json.loads(r["args"])} for r in rows]
+    def mark_not_new(self, event_id: str, *, now: float) -> dict[str, Any]:
+        db = self.db
+        with self.store.transaction():
+            ev = db.execute("SELECT * FROM events WHERE id=?", (event_id,)).fetchone()
+            if ev is None:
+                raise CorrectionRefused("not_found", f"no event {event_id!r}")
+            if ev["type"] != "story.new_development":
+                raise CorrectionRefused(
+                    "invalid", "only story.new_development events can be marked not new"
+                )
+            units = novel_units(json.loads(ev["payload"]))
+            added = db.execute(
+                "INSERT OR IGNORE INTO not_new(event_id, story_id, article_id, units, at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (event_id, ev["story_id"], ev["article_id"], json.dumps(units), now),
+            ).rowcount
+            db.execute(
+                "UPDATE articles SET status='duplicate' WHERE id=? AND status='development'",
+                (ev["article_id"],),
+            )
+            self._recount(ev["story_id"])
+            result = {
+                "event": event_id,
+                "story": ev["story_id"],
+                "article": ev["article_id"],
+                "units": len(units),
+                "already_marked": not added,
+            }
+            if added:
+                self._log("not_new", result, now)
+        return result
+
+    def actions(self, *, limit: int = 100) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT action, args, at FROM operator_actions ORDER BY seq DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [{"action": r["action"], "at": r["at"], **json.loads(r["args"])} for r in rows]

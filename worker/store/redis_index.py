@@ -29,7 +29,7 @@ import redis
 
 from worker.keys import Keys
 from worker.store.redis_lock import Op
-from worker.store.redis_scripts import ADD, DUP_QUERY, PRUNE, STORY_HITS
+from worker.store.redis_scripts import ADD, DUP_QUERY, MOVE, PRUNE, STORY_HITS
 
 __all__ = ["MAX_SHARDS", "Band", "ShardedIndex", "bookkeeping", "locate", "story_bytes"]
 
@@ -124,6 +124,20 @@ class ShardedIndex:
         for b, flag in [(b, DUP_FLAG) for b in dup] + [(b, 0) for b in story]:
             args += [(b.shard | flag).to_bytes(2, "big"), b.field]
         return lambda p: p.eval(ADD, len(script_keys), *script_keys, *args)
+
+    def move(self, src_seq: int, dst_seq: int, dst_id: str, *, mode: str, n: int) -> Op:
+        """The write moving index records between stories for an operator's correction:
+        `mode` "merge" (all of `src_seq`'s, dup ordinals shifted by `n`) or "split" (the
+        article at ordinal `n`). See MOVE in redis_scripts.py."""
+        if mode not in ("merge", "split"):
+            raise ValueError(f"mode must be 'merge' or 'split', got {mode!r}")
+        k = self.keys
+        script_keys = [k.index_seen, k.story_expiry]
+        args: list[bytes | str | int] = [
+            k.index_story_prefix, k.dup_shard_prefix, k.story_shard_prefix,
+            src_seq, dst_seq, mode, n, bookkeeping(dst_id),
+        ]  # fmt: skip
+        return lambda p: p.eval(MOVE, len(script_keys), *script_keys, *args)
 
     def prune(self, seqs: list[bytes], cut: float) -> tuple[int, int]:
         """Sweep out of the index those stories (by seq) last seen before `cut`, and forget

@@ -7,7 +7,7 @@ fail that command alone); the others go through `register_script` (EVALSHA, one 
 
 from __future__ import annotations
 
-__all__ = ["ADD", "DUP_QUERY", "PRUNE", "STORY_HITS", "TOUCH_STORY"]
+__all__ = ["ADD", "DUP_QUERY", "MOVE", "PRUNE", "STORY_HITS", "TOUCH_STORY"]
 
 # Shared Lua helpers. `find_aligned` finds a needle at a record boundary only: a field's
 # bytes may also occur inside another record's token.
@@ -208,6 +208,75 @@ for i = 6, #ARGV do
   end
 end
 return {removed, swept}
+"""
+)
+
+# Operator corrections: moves index records from story `src` to story `dst` (by seq), in
+# the shards `src`'s bookkeeping names. Dup records carry their article's ordinal in its
+# story's article list, so they are renumbered as the lists change:
+#   merge  every record moves; dup ordinals += n (dst's article count before the merge);
+#          story bands dst already holds are dropped; src's bookkeeping and its entries in
+#          index_seen and story expiry go (src no longer exists)
+#   split  the dup records of ordinal n move to dst as ordinal 0 (the split article);
+#          src's later ordinals -= 1 (the article left src's list); story bands stay
+# KEYS: index_seen, story expiry
+# ARGV: bookkeeping prefix, dup shard prefix, story shard prefix, src seq, dst seq, mode, n,
+#       a fresh bookkeeping value for dst. Returns the number of records dst received.
+MOVE = (
+    _LUA_HELPERS
+    + """
+local bp, src, dst, mode, n = ARGV[1], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7])
+local sbook = redis.call('GET', bp .. src)
+if not sbook then return 0 end
+local dbook = redis.call('GET', bp .. dst) or ARGV[8]
+local stok, dtok = p32(tonumber(src)), p32(tonumber(dst))
+local scount, dcount = u32(sbook), u32(dbook)
+local srefs, drefs = string.sub(sbook, 13), string.sub(dbook, 13)
+local received = 0
+local function p16(x) return string.char(math.floor(x / 256), x % 256) end
+for j = 1, #srefs - 1, 2 do
+  local refb = string.sub(srefs, j, j + 1)
+  local ref = string.byte(refb, 1) * 256 + string.byte(refb, 2)
+  local key, size, dup = ARGV[3] .. ref, 8, false
+  if ref >= 32768 then key, size, dup = ARGV[2] .. (ref - 32768), 10, true end
+  local blob = redis.call('GET', key)
+  if blob and (dup or mode == 'merge') then
+    local parts, changed, gained = {}, false, false
+    for i = 1, #blob - size + 1, size do
+      local rec = string.sub(blob, i, i + size - 1)
+      if string.sub(rec, 5, 8) == stok then
+        local field, to_dst = string.sub(rec, 1, 4), false
+        changed = true
+        if dup then
+          local ord = string.byte(rec, 9) * 256 + string.byte(rec, 10)
+          if mode == 'merge' then
+            if ord + n > 65534 then rec = nil
+            else rec, to_dst = field .. dtok .. p16(ord + n), true end
+          elseif ord == n then rec, to_dst = field .. dtok .. p16(0), true
+          elseif ord > n then rec = field .. stok .. p16(ord - 1) end
+        elseif find_aligned(blob, field .. dtok, 8, 0) then rec = nil
+        else rec, to_dst = field .. dtok, true end
+        if rec == nil or to_dst then scount = scount - 1 end
+        if to_dst then dcount, received, gained = dcount + 1, received + 1, true end
+      end
+      if rec then parts[#parts + 1] = rec end
+    end
+    if changed then
+      local rest = table.concat(parts)
+      if rest == '' then redis.call('DEL', key) else redis.call('SET', key, rest) end
+    end
+    if gained and not find_aligned(drefs, refb, 2, 0) then drefs = drefs .. refb end
+  end
+end
+redis.call('SET', bp .. dst, p32(dcount) .. string.sub(dbook, 5, 12) .. drefs)
+if mode == 'merge' then
+  redis.call('DEL', bp .. src)
+  redis.call('ZREM', KEYS[1], src)
+  redis.call('ZREM', KEYS[2], src)
+else
+  redis.call('SET', bp .. src, p32(math.max(scount, 0)) .. string.sub(sbook, 5))
+end
+return received
 """
 )
 

@@ -34,6 +34,7 @@ from redis.client import Pipeline
 from worker.keys import Keys
 from worker.store.base import StoryRow
 from worker.store.feeds_redis import RedisFeeds
+from worker.store.operator_redis import RedisOperator
 from worker.store.redis_index import ShardedIndex, bookkeeping
 from worker.store.redis_lock import FencedLock, Op, translated
 from worker.store.redis_scripts import TOUCH_STORY
@@ -177,7 +178,9 @@ class RedisStore:
         else:  # nothing to fence: a late release loses nothing
             self.lock.release(lock_token)
 
-    def _write(self, op: Op) -> None:
+    def write(self, op: Op) -> None:
+        """Buffer one write of the open transaction; it is applied at commit, inside MULTI
+        and fenced by the lock (the store package's own modules add theirs this way)."""
         if self._ops is None:
             raise RuntimeError("RedisStore writes happen inside store.transaction()")
         self._ops.append(op)
@@ -204,7 +207,7 @@ class RedisStore:
                 p.hincrby(self.keys.doc_freqs, t, 1)
             p.hincrby(self.keys.meta, "doc_count", 1)
 
-        self._write(op)
+        self.write(op)
 
     # -- LSH index (layout and scripts in redis_index.py) -----------------------------------
     @translated
@@ -231,7 +234,7 @@ class RedisStore:
                 "RedisStore.index_add needs the story bands apart: "
                 "index_add(dup_keys, article_id, story_id, story_keys=story_keys)"
             )
-        self._write(self.index.add(keys, story_keys, article_id, story_id))
+        self.write(self.index.add(keys, story_keys, article_id, story_id))
 
     @translated
     def prune_index(self, older_than: float) -> int:
@@ -300,7 +303,7 @@ class RedisStore:
             p.rpush(k.story_articles(story_id), article_id)
             p.pexpire(k.story_articles(story_id), ttl)
 
-        self._write(op)
+        self.write(op)
 
     # -- stories ----------------------------------------------------------------------------
     @translated
@@ -319,8 +322,12 @@ class RedisStore:
             if seen is not None
         }
 
-    @translated
     def create_story(self, story_id: str, title: str | None, at: float) -> None:
+        self.new_story(story_id, title, at)
+
+    @translated
+    def new_story(self, story_id: str, title: str | None, at: float) -> int:
+        """`create_story`, returning the story's seq (its number in the index)."""
         book = bookkeeping(story_id)
         k, ttl = self.keys, self.retention_ms
         # stories get their creation order like SQLite rowids; the lock makes it race-free
@@ -344,7 +351,8 @@ class RedisStore:
             p.zadd(k.story_expiry, {str(seq): expires_at})
             p.set(k.index_story(seq), book)
 
-        self._write(op)
+        self.write(op)
+        return seq
 
     def update_story(
         self, story_id: str, *, terms: dict[str, int], seen_at: float, development_at: float | None
@@ -361,7 +369,7 @@ class RedisStore:
             repr(time.time() + self.retention_ms / 1000),
             k.article_prefix, k.content_hash_prefix, k.url_prefix, k.event_prefix,
         ]  # fmt: skip
-        self._write(lambda p: p.eval(TOUCH_STORY, len(script_keys), *script_keys, *args))
+        self.write(lambda p: p.eval(TOUCH_STORY, len(script_keys), *script_keys, *args))
 
     @translated
     def story_summary(self, story_id: str) -> dict[str, Any]:
@@ -405,7 +413,7 @@ class RedisStore:
                 p.hsetnx(fact_key, key, article_id)
             p.pexpire(fact_key, self.retention_ms)
 
-        self._write(op)
+        self.write(op)
 
     # -- events and rejections --------------------------------------------------------------
     @translated
@@ -426,13 +434,17 @@ class RedisStore:
             p.xadd(k.events, entry, maxlen=self.max_events, approximate=True)
             outbox(p)  # in the same MULTI: an event is never stored without its outbox rows
 
-        self._write(op)
+        self.write(op)
         self._pending_events.add(event_id)
         return True
 
     def webhooks(self) -> RedisWebhooks:
         """Webhook endpoints, due deliveries and the delivery log, in this keyspace."""
         return RedisWebhooks(self.r, self.keys, retention_ms=self.retention_ms)
+
+    def operator(self) -> RedisOperator:
+        """Operator corrections (merge, split, "not new") in this keyspace."""
+        return RedisOperator(self)
 
     def feeds(self) -> RedisFeeds:
         """The feed registry (issue 4) in this keyspace."""
@@ -445,7 +457,7 @@ class RedisStore:
             p.lpush(self.keys.rejections, doc)
             p.ltrim(self.keys.rejections, 0, self.max_rejections - 1)
 
-        self._write(op)
+        self.write(op)
 
     # -- read views -------------------------------------------------------------------------
     @translated
@@ -483,6 +495,8 @@ class RedisStore:
                 if new_units != "[]"
             ]
             articles.append({**{f: row[f] for f in _DETAIL_ARTICLE_FIELDS}, "added_facts": added})
+        # in ingest order, as SQLite's; the list is in joining order, which merges change
+        articles.sort(key=lambda a: a["ingested_at"])
         out["articles"] = articles
         return out
 

@@ -17,6 +17,7 @@ from typing import Any
 from worker.errors import TransientError
 from worker.store.base import StoryRow
 from worker.store.feeds_sqlite import SqliteFeeds
+from worker.store.operator_sqlite import SqliteOperator
 from worker.store.webhooks_sqlite import SqliteWebhooks
 
 __all__ = ["SqliteStore", "StoryRow"]
@@ -253,6 +254,11 @@ class SqliteStore:
     def webhooks(self) -> SqliteWebhooks:
         """Webhook endpoints, the outbox and the delivery log, in tables of their own."""
         return SqliteWebhooks(self.db)
+
+    def operator(self) -> SqliteOperator:
+        """Operator corrections (merge, split, "not new"); call it outside a transaction
+        (it creates its tables on first use)."""
+        return SqliteOperator(self)
 
     def feeds(self) -> SqliteFeeds:
         """The feed registry (issue 4), in tables of its own in this file; call it outside a
