@@ -33,7 +33,9 @@ def _deliverer() -> Deliverer:
 @app.task(name="wirewatch.events.fan_out", ignore_result=True, throws=(TransientError,))
 def fan_out(event_id: str) -> None:
     """Send one stored event's webhook deliveries now (a failure waits for `deliver_due`)."""
+    started = time.perf_counter()
     report = _deliverer().deliver_due(time.time(), event_id=event_id)
+    resources.metrics().count_deliveries(report, time.perf_counter() - started)
     logger.info("event %s: %d delivered, %d to retry, %d failed", event_id, report.delivered,
                 report.retrying, report.failed)  # fmt: skip
 
@@ -41,7 +43,9 @@ def fan_out(event_id: str) -> None:
 @app.task(name="wirewatch.webhooks.deliver_due", ignore_result=True, throws=(TransientError,))
 def deliver_due() -> None:
     """Send the deliveries that are due (beat: every DELIVER_DUE_EVERY_S)."""
+    started = time.perf_counter()
     report = _deliverer().deliver_due(time.time())
+    resources.metrics().count_deliveries(report, time.perf_counter() - started)
     if report.attempted or report.deferred:
         logger.info("due deliveries: %d delivered, %d to retry, %d failed, %d deferred",
                     report.delivered, report.retrying, report.failed, report.deferred)  # fmt: skip

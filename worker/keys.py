@@ -84,6 +84,13 @@ class Keys:
         self.webhook_delivery_prefix = p + "wh:d:"
         self.webhook_attempts_suffix = ":attempts"
 
+        # -- metrics shared by every process (worker/metrics_redis.py) --------------------
+        # hash "<counter>|<label value>" -> count; hash "<stage>|<bucket index>" and
+        # "<stage>|sum" -> the stage latency histogram. Small and bounded: one field per label
+        # value (rejection reasons are a fixed vocabulary) and per stage bucket
+        self.metrics_counters = p + "metrics:counters"
+        self.metrics_latency = p + "metrics:latency"
+
         # -- operator corrections (worker/store/operator_redis.py) ------------------------
         # list of the corrections made, as JSON, newest first, capped with LTRIM
         self.operator_log = p + "op:log"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import SEEDS
@@ -66,3 +67,53 @@ def test_pipeline_reports_each_stage_to_its_observer(tmp_path):
     assert names.count("extract") == names.count("store") == 2
     assert names.count("match") == 2 and names.count("novelty") == 1  # the 2nd joins the 1st
     assert all(s >= 0 for _, s in heard)
+
+
+def test_shared_metrics_add_up_across_processes_and_survive_a_failed_send(redis_client):
+    import uuid
+
+    import redis
+
+    from worker.keys import Keys
+    from worker.metrics import Metrics
+    from worker.metrics_redis import RedisSink
+
+    keys = Keys("t" + uuid.uuid4().hex[:12])
+    # Given two workers' metrics on one Redis, and an API that only reads
+    workers = [Metrics(RedisSink(redis_client, keys)) for _ in range(2)]
+    api = Metrics(RedisSink(redis_client, keys))
+    # When each counts and flushes, and one also counts while Redis is unreachable
+    for m in workers:
+        m.sink.inc("wirewatch_articles_ingested", "new_story")
+        m.sink.inc("wirewatch_articles_rejected", "binary", 2)
+        m.sink.observe("extract", 0.003)
+        m.flush()
+    away = workers[1].sink
+    away.r = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)
+    away.inc("wirewatch_events", "story.created")
+    with pytest.raises(redis.ConnectionError):
+        away.flush()
+    before = _parse(api.render())
+    away.r = redis_client  # Redis is back: the kept counts go with the next flush
+    away.flush()
+    after = _parse(api.render())
+    # Then the reader sees the sum of both, and nothing counted while away was lost
+    assert before[("wirewatch_articles_ingested_total", (("status", "new_story"),))] == 2
+    assert before[("wirewatch_articles_rejected_total", (("reason", "binary"),))] == 4
+    assert before[("wirewatch_events_total", (("type", "story.created"),))] == 0
+    assert after[("wirewatch_events_total", (("type", "story.created"),))] == 1
+    hist = {k[1]: v for k, v in after.items() if k[0] == "wirewatch_stage_seconds_bucket"}
+    assert hist[(("le", "0.0025"), ("stage", "extract"))] == 0
+    assert hist[(("le", "0.005"), ("stage", "extract"))] == 2
+    assert hist[(("le", "+Inf"), ("stage", "extract"))] == 2
+    assert after[("wirewatch_stage_seconds_sum", (("stage", "extract"),))] == pytest.approx(0.006)
+    for key in (keys.metrics_counters, keys.metrics_latency):
+        redis_client.delete(key)
+
+
+def _parse(text: bytes) -> dict[tuple[str, tuple], float]:
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text.decode())
+        for s in family.samples
+    }

@@ -14,12 +14,16 @@ from tests.api.conftest import TOKEN, serve  # noqa: F401 -- the server fixture
 from tests.conftest import SEEDS
 
 
-def _queue_depth(api) -> float:
+def _samples(api) -> dict[tuple[str, tuple], float]:
+    out = {}
     for family in text_string_to_metric_families(api.client.get("/metrics").text):
         for s in family.samples:
-            if s.name == "wirewatch_queue_depth":
-                return s.value
-    raise AssertionError("no wirewatch_queue_depth")
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def _queue_depth(api) -> float:
+    return _samples(api)[("wirewatch_queue_depth", ())]
 
 
 def test_api_distributed_queues_then_a_worker_ingests(distributed, start_worker, serve):  # noqa: F811
@@ -50,6 +54,18 @@ def test_api_distributed_queues_then_a_worker_ingests(distributed, start_worker,
         time.sleep(0.3)
     assert len(stories) == 1
     assert _queue_depth(api) == 0
+    # and /metrics shows what the worker processes counted (they share counts in Redis)
+    deadline = time.monotonic() + 30
+    while (m := _samples(api))[("wirewatch_events_total", (("type", "story.created"),))] < 1:
+        assert time.monotonic() < deadline, m
+        time.sleep(0.3)
+    ingested = lambda s: m[("wirewatch_articles_ingested_total", (("status", s),))]  # noqa: E731
+    assert (ingested("new_story"), ingested("development"), ingested("duplicate")) == (1, 3, 1)
+    assert m[("wirewatch_events_total", (("type", "story.new_development"),))] == 3
+    assert m[("wirewatch_articles_queued_total", ())] == len(SEEDS)
+    for stage in ("extract", "match", "novelty", "store"):
+        assert m[("wirewatch_stage_seconds_count", (("stage", stage),))] >= 4, stage
+    assert m[("wirewatch_stage_seconds_count", (("stage", "extract"),))] == len(SEEDS)
     # And the operator's corrections work on the Redis store: split, merge back, "not new"
     h = api.auth()
     story_id = stories[0]["id"]

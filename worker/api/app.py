@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from worker.api.errors import error_body, error_responses, install_handlers
 from worker.config import Settings
 from worker.deliver import Deliverer
-from worker.metrics import InstrumentedPipeline, Metrics
+from worker.metrics import InstrumentedPipeline, metrics_for
 from worker.store.base import Store
 
 __all__ = ["Context", "Enqueue", "QueueDepth", "create_app"]
@@ -39,7 +39,7 @@ class Context:
         self.settings = settings
         self.enqueue = enqueue
         self.queue_depth = queue_depth
-        self.metrics = Metrics()
+        self.metrics = metrics_for(settings)  # distributed: the whole deployment's counts
         self.pipeline = InstrumentedPipeline(settings, self.metrics)
         self._store: Store | None = None
         self._deliverer: Deliverer | None = None

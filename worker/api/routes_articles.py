@@ -86,19 +86,18 @@ async def post_article(request: Request) -> JSONResponse:
     try:
         doc = _document(origin, request.headers.get("content-type", ""), data)
     except BadInput as exc:
-        result = ctx.pipeline.reject(origin, exc, ctx.store, now=now)
-        ctx.metrics.count_result(result)
+        result = ctx.pipeline.reject(origin, exc, ctx.store, now=now)  # counted there
         return JSONResponse(error_body(exc.reason, exc.message, result=result.to_dict()), 422)
     if ctx.enqueue is not None:
         task_id = ctx.enqueue(doc.to_dict())
-        ctx.metrics.queued.inc()
+        ctx.metrics.count_queued()
+        ctx.metrics.flush()
         return JSONResponse({"input": origin, "task_id": task_id}, 202)
-    result = ctx.pipeline.ingest(doc, ctx.store, now=now)
-    ctx.metrics.count_result(result)
+    result = ctx.pipeline.ingest(doc, ctx.store, now=now)  # counted by the pipeline
     if result.event is not None:  # like `wirewatch ingest`: send the event's webhooks now
-        with ctx.metrics.timed("deliver"):
-            report = ctx.deliverer.deliver_due(time.time())
-        ctx.metrics.count_deliveries(report)
+        started = time.perf_counter()
+        report = ctx.deliverer.deliver_due(time.time())
+        ctx.metrics.count_deliveries(report, time.perf_counter() - started)
     body: dict[str, Any] = result.to_dict()
     if result.status == "rejected":
         code = result.error.split(":", 1)[0] if result.error else "rejected"
