@@ -106,6 +106,9 @@ def test_read_commands_show_stories_story_and_events(run):
     human = run("story", story_id).stdout
     # Then they agree with what ingest said
     assert [s["id"] for s in stories] == [story_id]
+    found = json.loads(run("stories", "--json", "--grep", "PEACE", "--developed").stdout)
+    assert [s["id"] for s in found] == [story_id]
+    assert json.loads(run("stories", "--json", "--grep", "no such title").stdout) == []
     assert stories[0]["article_count"] == 5 and stories[0]["development_count"] >= 2
     assert [a["id"] for a in detail["articles"]] == [line["article_id"] for line in lines]
     added_004 = " ".join(f["text"] for f in detail["articles"][4]["added_facts"])

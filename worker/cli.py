@@ -25,7 +25,10 @@ from worker.store.base import Store
 __all__ = ["main", "print_results"]
 
 _db_option = click.option(
-    "--db", "db_path", envvar="WIREWATCH_DB", type=click.Path(dir_okay=False),
+    "--db",
+    "db_path",
+    envvar="WIREWATCH_DB",
+    type=click.Path(dir_okay=False),
     help="SQLite file of the embedded store [env WIREWATCH_DB; default "
     "~/.local/share/wirewatch/wirewatch.db].",
 )
@@ -116,15 +119,19 @@ def print_results(results: list[IngestResult]) -> None:
 @_json_option
 @_db_option
 @click.option("--limit", default=50, show_default=True, help="How many stories.")
-def stories(as_json: bool, db_path: str | None, limit: int) -> None:
+@click.option("--grep", "query", metavar="TEXT", help="Only titles holding TEXT (any case).")
+@click.option("--developed", is_flag=True, help="Only stories with a development.")
+def stories(
+    as_json: bool, db_path: str | None, limit: int, query: str | None, developed: bool
+) -> None:
     """List stories, the most recently developed first.
 
     Example:
 
-        wirewatch stories --limit 10
+        wirewatch stories --limit 10 --grep istanbul --developed
     """
     with _opened(db_path) as (_, store):
-        rows = views.list_stories(store, limit=limit)
+        rows = views.list_stories(store, limit=limit, query=query, developed=developed)
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
@@ -132,8 +139,13 @@ def stories(as_json: bool, db_path: str | None, limit: int) -> None:
     for col in ("story", "title", "articles", "developments", "last activity"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        table.add_row(r["id"], r["title"] or "", str(r["article_count"]),
-                      str(r["development_count"]), _when(r["last_seen_at"]))
+        table.add_row(
+            r["id"],
+            r["title"] or "",
+            str(r["article_count"]),
+            str(r["development_count"]),
+            _when(r["last_seen_at"]),
+        )
     Console().print(table)
 
 
@@ -156,11 +168,15 @@ def story(story_id: str, as_json: bool, db_path: str | None) -> None:
         click.echo(json.dumps(detail, indent=2, ensure_ascii=False))
         return
     console = Console()
-    console.print(f"[bold]{detail['title'] or detail['id']}[/]  ({detail['id']}, "
-                  f"{detail['article_count']} articles)")
+    console.print(
+        f"[bold]{detail['title'] or detail['id']}[/]  ({detail['id']}, "
+        f"{detail['article_count']} articles)"
+    )
     for a in detail["articles"]:
-        console.print(f"\n[bold]{a['status']}[/] {a['id']} via {a['match']} "
-                      f"(similarity {a['similarity']}, novelty {a['novelty']}) {a['input']}")
+        console.print(
+            f"\n[bold]{a['status']}[/] {a['id']} via {a['match']} "
+            f"(similarity {a['similarity']}, novelty {a['novelty']}) {a['input']}"
+        )
         shown = a["added_facts"] if a["status"] != "duplicate" else []
         for fact in shown[:12]:
             console.print("  • " + _highlight(fact["text"], fact["new_units"]))
@@ -188,9 +204,11 @@ def events(as_json: bool, db_path: str | None, story_id: str | None, limit: int)
         return
     console = Console()
     for d in docs:
-        console.print(f"\n[bold]{d['type']}[/] {d['id']}  story {d['story']['id']} "
-                      f"\"{d['story']['title'] or ''}\"  article {d['article']['id']} "
-                      f"novelty {d['novelty']}")
+        console.print(
+            f"\n[bold]{d['type']}[/] {d['id']}  story {d['story']['id']} "
+            f'"{d["story"]["title"] or ""}"  article {d["article"]["id"]} '
+            f"novelty {d['novelty']}"
+        )
         for fact in d["novel_facts"]:
             console.print("  • " + _highlight(fact["text"], fact["new_units"]))
 

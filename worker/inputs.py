@@ -58,7 +58,9 @@ def _read(origin: str, stdin: IO[bytes], max_bytes: int) -> bytes:
         try:
             size = path.stat().st_size
             if size > max_bytes:
-                raise BadInput(f"{size} bytes is over max_input_bytes={max_bytes}", reason="too_large")
+                raise BadInput(
+                    f"{size} bytes is over max_input_bytes={max_bytes}", reason="too_large"
+                )
             data = path.read_bytes()[: max_bytes + 1]
         except FileNotFoundError:
             raise BadInput("no such file", reason="unreadable") from None
@@ -137,14 +139,16 @@ def _json_lines(origin: str, text: str) -> Iterator[Item]:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            yield where, BadInput(f"invalid JSON: {exc.msg} at column {exc.colno}", reason="bad_json")
+            message = f"invalid JSON: {exc.msg} at column {exc.colno}"
+            yield where, BadInput(message, reason="bad_json")
             continue
         yield _from_object(where, obj)
 
 
 def _from_object(origin: str, obj: Any) -> Item:
     if not isinstance(obj, dict):
-        return origin, BadInput(f"expected a JSON object, got {type(obj).__name__}", reason="bad_json")
+        message = f"expected a JSON object, got {type(obj).__name__}"
+        return origin, BadInput(message, reason="bad_json")
     fields = {k: obj.get(k) for k in ("url", "title", "published_at", "source")}
     for k, v in fields.items():
         if v is not None and not isinstance(v, str):

@@ -46,6 +46,9 @@ def test_articles_seeds_make_one_story_with_developments(api):
     assert api.client.get("/v1/stories", params={"since": last}, headers=h).json()["stories"]
     later = api.client.get("/v1/stories", params={"since": last + 1}, headers=h).json()
     assert later == {"stories": []}
+    found = lambda **p: api.client.get("/v1/stories", params=p, headers=h).json()["stories"]  # noqa: E731
+    assert len(found(q="PEACE TALKS", developed="true")) == 1
+    assert found(q="no such title") == []
     story = api.client.get(f"/v1/stories/{stories[0]['id']}", headers=h).json()["story"]
     assert [a["id"] for a in story["articles"]] == [r["article_id"] for r in results]
     assert any(f["new_units"] for a in story["articles"] for f in a["added_facts"])

@@ -354,3 +354,26 @@ def test_store_backends_have_every_protocol_method():
     members = {n for n in vars(Store) if not n.startswith("_")}
     for backend in (SqliteStore, RedisStore):
         assert members <= set(vars(backend)), members - set(vars(backend))
+
+
+def test_store_lists_stories_filtered_by_time_title_and_developments(store):
+    # Given five stories, created one second apart; the third and fifth developed later
+    titles = ["Talks in Istanbul", "ÉLECTIONS en France", "Ice shelf cracks", "Talks stall",
+              "Istanbul talks resume"]  # fmt: skip
+    for n, title in enumerate(titles):
+        with store.transaction():
+            store.create_story(sid(n), title, 100.0 + n)
+    for n, at in ((2, 200.0), (4, 150.0)):
+        with store.transaction():
+            store.update_story(sid(n), terms={"w": 1}, seen_at=at, development_at=at)
+    ids = lambda **f: [s["id"] for s in store.list_stories(**f)]  # noqa: E731
+    # Then each filter keeps the matching stories, newest activity first, before the limit
+    assert ids() == [sid(2), sid(4), sid(3), sid(1), sid(0)]
+    assert ids(developed=True) == [sid(2), sid(4)]
+    assert ids(query="TALKS") == [sid(4), sid(3), sid(0)]
+    assert ids(query="élections") == [sid(1)]  # Unicode case folding, both stores
+    assert ids(query="istanbul", limit=1) == [sid(4)]
+    assert ids(since=103.0) == [sid(2), sid(4), sid(3)]
+    assert ids(since=103.0, query="talks", developed=True) == [sid(4)]
+    assert ids(query="nothing like it") == []
+    assert store.story_count() == 5

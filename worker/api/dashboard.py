@@ -40,6 +40,8 @@ async def index(request: Request) -> HTMLResponse:
         "stories",
         """
 <section class="wide"><h1>Stories <small>by last development</small></h1>
+<form id="filter" class="op"><input name="q" type="search" placeholder="title contains…">
+<label><input name="developed" type="checkbox"> with developments only</label></form>
 <table id="stories"><thead><tr><th>story</th><th>articles</th><th>developments</th>
 <th>last development</th></tr></thead><tbody></tbody></table>
 <form id="merge" class="op"><b>Merge</b> story <input name="source" placeholder="s_…" required>

@@ -14,7 +14,6 @@ __all__ = ["router"]
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["operations"])
-_MAX_STORIES_COUNTED = 100_000  # the stories gauge reads the story list up to this many
 
 
 @router.get("/healthz", responses={503: {"description": "The store does not answer"}})
@@ -34,7 +33,7 @@ async def healthz(request: Request) -> JSONResponse:
 async def metrics(request: Request) -> Response:
     """Counters, gauges and stage latency histograms, in the Prometheus text format."""
     ctx = request.app.state.ctx
-    stories = len(ctx.store.list_stories(limit=_MAX_STORIES_COUNTED))
+    stories = ctx.store.story_count()
     depth = ctx.queue_depth() if ctx.queue_depth is not None else None
     ctx.metrics.refresh_gauges(ctx.store, stories=stories, queue_depth=depth)
     return Response(ctx.metrics.render(), media_type=CONTENT_TYPE)

@@ -24,12 +24,18 @@ async def list_stories(
         float | None,
         Query(ge=0, description="Only stories developed (or created) at or after this Unix time."),
     ] = None,
-) -> dict[str, Any]:
+    q: Annotated[
+        str | None,
+        Query(min_length=1, max_length=200, description="Only stories whose title holds this "
+              "text (case-insensitive)."),
+    ] = None,
+    developed: Annotated[
+        bool, Query(description="Only stories with at least one development.")
+    ] = False,
+) -> dict[str, Any]:  # fmt: skip
     """Stories, the most recently developed (or created) first."""
-    stories = request.app.state.ctx.store.list_stories(limit=limit)
-    if since is not None:  # the list is ordered by that time: the filter keeps a prefix
-        stories = [s for s in stories if (s["last_development_at"] or s["created_at"]) >= since]
-    return {"stories": stories}
+    store = request.app.state.ctx.store
+    return {"stories": store.list_stories(limit=limit, since=since, query=q, developed=developed)}
 
 
 @router.get("/stories/{story_id}", responses={404: {"description": "No such story"}})

@@ -156,8 +156,25 @@ class Store(Protocol):
     def add_rejection(self, origin: str, reason: str, message: str, at: float) -> None: ...
 
     # -- read views (the CLI)
-    def list_stories(self, *, limit: int = 50) -> list[dict[str, Any]]:
-        """Stories, the most recently developed (or created) first."""
+    def list_stories(
+        self,
+        *,
+        limit: int = 50,
+        since: float | None = None,
+        query: str | None = None,
+        developed: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Stories, the most recently developed (or created) first.
+
+        Args:
+            since: only stories developed (or created) at or after this Unix time.
+            query: only stories whose title holds this text (case-insensitive).
+            developed: only stories with at least one development.
+        """
+        ...
+
+    def story_count(self) -> int:
+        """How many stories the store holds (the `wirewatch_stories` gauge)."""
         ...
 
     def story_detail(self, story_id: str) -> dict[str, Any] | None:

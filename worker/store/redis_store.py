@@ -43,6 +43,7 @@ from worker.store.webhooks_redis import RedisWebhooks
 __all__ = ["RedisStore"]
 
 SCHEMA_VERSION = "1"
+LIST_SCAN_MAX = 20_000  # stories a filtered list_stories examines at most
 
 # story fields and how to read them back; absent fields are None (as SQL NULL)
 _STORY_FIELDS: dict[str, Callable[[bytes], Any]] = {
@@ -461,17 +462,45 @@ class RedisStore:
 
     # -- read views -------------------------------------------------------------------------
     @translated
-    def list_stories(self, *, limit: int = 50) -> list[dict[str, Any]]:
-        """Stories, the most recently developed (or created) first; newer stories first on ties."""
-        ids = self.r.zrevrange(self.keys.stories_by_activity, 0, limit + 15, withscores=True)
-        with self.r.pipeline(transaction=False) as p:
-            for story_id, _ in ids:
-                p.hgetall(self.keys.story(story_id.decode()))
-            rows = [_story(raw) for raw in p.execute() if raw]
+    def list_stories(
+        self,
+        *,
+        limit: int = 50,
+        since: float | None = None,
+        query: str | None = None,
+        developed: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Stories, the most recently developed (or created) first; newer stories first on
+        ties. Read from the activity index page by page, newest first; with a title `query`
+        or `developed`, at most `LIST_SCAN_MAX` stories are examined."""
+        low = "-inf" if since is None else repr(float(since))
+        needle = query.casefold() if query else None
+        rows: list[dict[str, Any]] = []
+        start, page = 0, limit + 16  # + a margin: stories tied on activity sort by seq
+        while start < LIST_SCAN_MAX:
+            ids = self.r.zrevrangebyscore(
+                self.keys.stories_by_activity, "+inf", low, start=start, num=page
+            )
+            with self.r.pipeline(transaction=False) as p:
+                for story_id in ids:
+                    p.hgetall(self.keys.story(story_id.decode()))
+                found = [_story(raw) for raw in p.execute() if raw]
+            rows += [
+                r for r in found
+                if (not developed or r["development_count"] > 0)
+                and (needle is None or needle in (r["title"] or "").casefold())
+            ]  # fmt: skip
+            if len(ids) < page or len(rows) >= limit + 16:
+                break
+            start, page = start + page, min(4 * page, 1000)
         rows.sort(
             key=lambda r: (r["last_development_at"] or r["created_at"], r["seq"]), reverse=True
         )
         return [{f: r[f] for f in _LIST_STORY_FIELDS} for r in rows[:limit]]
+
+    @translated
+    def story_count(self) -> int:
+        return int(self.r.zcard(self.keys.stories_by_activity))
 
     @translated
     def story_detail(self, story_id: str) -> dict[str, Any] | None:

@@ -35,6 +35,8 @@ class SqliteStore:
         self.path = path
         self.db = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None)
         self.db.row_factory = sqlite3.Row
+        # Unicode-aware case folding for title search (SQLite's LIKE and lower() are ASCII-only)
+        self.db.create_function("casefold", 1, _casefold, deterministic=True)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(resources.files(__package__).joinpath("schema.sql").read_text())
@@ -272,15 +274,34 @@ class SqliteStore:
         )
 
     # -- read views -------------------------------------------------------------------------
-    def list_stories(self, *, limit: int = 50) -> list[dict[str, Any]]:
-        """Stories, the most recently developed (or created) first."""
+    def list_stories(
+        self,
+        *,
+        limit: int = 50,
+        since: float | None = None,
+        query: str | None = None,
+        developed: bool = False,
+    ) -> list[dict[str, Any]]:
+        """Stories, the most recently developed (or created) first, filtered."""
+        where, args = ["1"], []
+        if since is not None:
+            where.append("COALESCE(last_development_at, created_at) >= ?")
+            args.append(since)
+        if query:
+            where.append("instr(casefold(title), ?) > 0")
+            args.append(query.casefold())
+        if developed:
+            where.append("development_count > 0")
         rows = self.db.execute(
             "SELECT id, title, article_count, development_count, created_at, last_seen_at, "
-            "last_development_at FROM stories "
+            f"last_development_at FROM stories WHERE {' AND '.join(where)} "
             "ORDER BY COALESCE(last_development_at, created_at) DESC, seq DESC LIMIT ?",
-            (limit,),
+            (*args, limit),
         ).fetchall()
         return [dict(r) for r in rows]
+
+    def story_count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM stories").fetchone()[0])
 
     def story_detail(self, story_id: str) -> dict[str, Any] | None:
         """A story with its articles in order and, for each, the facts it added."""
@@ -338,3 +359,7 @@ def _marks(items: Iterable[Any]) -> str:
 def _chunks(items: list[Any]) -> Iterator[list[Any]]:
     for i in range(0, len(items), _CHUNK):
         yield items[i : i + _CHUNK]
+
+
+def _casefold(value: str | None) -> str | None:
+    return value.casefold() if value is not None else None

@@ -12,9 +12,10 @@ from worker.store.base import Store
 __all__ = ["list_events", "list_rejections", "list_stories", "story_detail"]
 
 
-def list_stories(store: Store, *, limit: int = 50) -> list[dict[str, Any]]:
-    """Stories, the most recently developed (or created) first."""
-    return store.list_stories(limit=limit)
+def list_stories(store: Store, *, limit: int = 50, **filters: Any) -> list[dict[str, Any]]:
+    """Stories, the most recently developed (or created) first; `filters` as
+    `Store.list_stories` takes them (since, query, developed)."""
+    return store.list_stories(limit=limit, **filters)
 
 
 def story_detail(store: Store, story_id: str) -> dict[str, Any] | None:

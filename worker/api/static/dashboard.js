@@ -40,7 +40,11 @@ function fill(id, rows) {
 // -- the story list and side panels (/)
 const seen = new Map();  // story id -> last development seen: a changed row flashes
 async function refreshIndex() {
-  const {stories} = await api("/v1/stories?limit=100");
+  const f = new FormData(document.getElementById("filter"));
+  const params = new URLSearchParams({limit: "100"});
+  if (f.get("q").trim()) params.set("q", f.get("q").trim());
+  if (f.get("developed")) params.set("developed", "true");
+  const {stories} = await api("/v1/stories?" + params);
   fill("stories", stories.map(s => {
     const last = s.last_development_at || s.created_at;
     const fresh = seen.has(s.id) && seen.get(s.id) !== last;
@@ -126,6 +130,12 @@ if (mergeForm) mergeForm.onsubmit = async e => {
     mergeForm.reset(); await refresh(); status(`merged ${r.source} into ${r.target}`);
   } catch (err) { status(String(err.message || err), true); }
 };
+
+const filterForm = document.getElementById("filter");
+if (filterForm) {  // the list follows the filter as it is typed, not only on the next tick
+  filterForm.onsubmit = e => { e.preventDefault(); refresh(); };
+  filterForm.oninput = () => refresh();
+}
 
 async function refresh() {
   if (!openReads && !localStorage.getItem("wirewatch-token")) {
