@@ -126,9 +126,17 @@ def test_dashboard_shows_story_and_operator_actions_work(serve, browser, tmp_pat
     )
     assert other.status_code == 201, other.text
     browser.get(api.url + "/")
+    listed = lambda: browser.find_elements(By.CSS_SELECTOR, "#stories tbody tr[data-story-id]")  # noqa: E731
+    _wait(lambda: len(listed()) == 2)
+    # the filter box narrows the list as it is typed: only the council story holds "council"
+    box = browser.find_element(By.NAME, "q")
+    box.send_keys("COUNCIL")
     _wait(
-        lambda: len(browser.find_elements(By.CSS_SELECTOR, "#stories tbody tr[data-story-id]")) == 2
+        lambda: [r.get_attribute("data-story-id") for r in listed()] == [other.json()["story_id"]]
     )
+    box.clear()
+    box.send_keys(" ")  # an input event: the list follows the now empty filter
+    _wait(lambda: len(listed()) == 2)
     browser.find_element(By.NAME, "source").send_keys(other.json()["story_id"])
     browser.find_element(By.NAME, "target").send_keys(story_id)
     browser.find_element(By.CSS_SELECTOR, "#merge button").click()
