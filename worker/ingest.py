@@ -194,12 +194,12 @@ class Pipeline:
         new_units = {id(u) for n in (novelty.sentences if novelty else ()) for u in n.new_units}
         sentence_rows = []
         for x in a.sentences:
-            units = json.dumps([u.to_dict() for u in x.units])
-            new = (
-                units
-                if novelty is None
-                else json.dumps([u.to_dict() for u in x.units if id(u) in new_units])
-            )
+            units = json.dumps([u.to_dict() for u in x.units]) if x.units else "[]"
+            new = units  # a new story: every unit is new
+            if novelty is not None:
+                fresh = [u for u in x.units if id(u) in new_units]
+                if len(fresh) < len(x.units):  # all new: the same JSON, not serialised twice
+                    new = json.dumps([u.to_dict() for u in fresh]) if fresh else "[]"
             sentence_rows.append((article_id, x.index, x.text, units, new))
         store.add_article(
             {

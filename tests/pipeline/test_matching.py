@@ -22,7 +22,7 @@ from worker.pipeline.matching import (
     merge_terms,
     names_vector,
 )
-from worker.pipeline.salience import cosine, weigh
+from worker.pipeline.salience import Weigher, cosine, weigh
 
 DATASETS = Path(__file__).resolve().parents[2].parent / "shared" / "datasets"
 
@@ -97,6 +97,21 @@ def test_weigh_is_unit_length_and_rare_terms_weigh_more() -> None:
     v = weigh({"common": 1, "rare": 1}, df, 10)
     assert abs(cosine(v, v) - 1.0) < 1e-9
     assert v["rare"] > v["common"]
+
+
+def test_weigher_similarities_equal_the_cosines_of_the_weighted_vectors() -> None:
+    # Given an article and story centroids under one IDF
+    df = {"quake": 3, "=chile": 1, "=santiago": 2, "aftershock": 5, "rescue": 4}
+    article = {"quake": 2, "=chile": 1, "rescue": 1}
+    weigher = Weigher(df, 10)
+    vec = weigher(article)
+    names = names_vector(vec)
+    for story in ({"quake": 4, "=chile": 2, "=santiago": 1}, {"aftershock": 1}, {"=peru": 3}):
+        # When both cosines are computed in one pass
+        got = weigher.similarities(story, vec, names)
+        # Then they are the cosines of the built vectors
+        want = (cosine(vec, weigher(story)), cosine(names, names_vector(weigher(story))))
+        assert got == pytest.approx(want, abs=1e-12)
 
 
 def test_merge_terms_adds_counts_and_caps_size() -> None:

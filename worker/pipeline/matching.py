@@ -162,11 +162,15 @@ def best_story(
     weigher = Weigher(df, n_docs)
     best: tuple[float, str, Evidence] | None = None
     for c in sorted(candidates, key=lambda c: c.story_id):
-        story_vec = weigher(c.terms)
-        similarity = cosine(vec, story_vec)
+        similarity, names_similarity = weigher.similarities(c.terms, vec, names)
         if similarity < MIN_COSINE:
             continue
-        e = _evidence(similarity, names, numbers, dates, c, story_vec)
+        e = Evidence(
+            cosine=similarity,
+            names=names_similarity,
+            numbers=_share_known(numbers, c.known_keys),
+            dates=_share_known(dates, c.known_keys),
+        )
         p = join_probability(e, model)
         if best is None or p > best[0]:
             best = (p, c.story_id, e)

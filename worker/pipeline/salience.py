@@ -50,6 +50,31 @@ class Weigher:
         norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
         return {t: v / norm for t, v in vec.items()}
 
+    def similarities(
+        self, tf: Mapping[str, int], vec: Mapping[str, float], names: Mapping[str, float]
+    ) -> tuple[float, float]:
+        """`cosine(vec, self(tf))` and the same over names and numbers only (`names` is the
+        article's `=` part, L2-normalised), in one pass and without building either vector."""
+        known, log = self._term_weight, math.log
+        n_docs, df = self.n_docs, self.df
+        squares = name_squares = dot = name_dot = 0.0
+        for term, count in tf.items():
+            w = known.get(term)
+            if w is None:
+                idf = log((1 + n_docs) / (1 + df.get(term, 0))) + 1.0
+                w = known[term] = idf * (NAME_BOOST if term.startswith("=") else 1.0)
+            v = (1.0 + log(count)) * w if count != 1 else w
+            squares += v * v
+            a = vec.get(term)
+            if a is not None:
+                dot += a * v
+            if term.startswith("="):
+                name_squares += v * v
+                b = names.get(term)
+                if b is not None:
+                    name_dot += b * v
+        return dot / (math.sqrt(squares) or 1.0), name_dot / (math.sqrt(name_squares) or 1.0)
+
 
 def salient_terms(vec: Mapping[str, float], k: int) -> list[str]:
     """The k heaviest terms (ties broken alphabetically, so the choice is deterministic)."""
