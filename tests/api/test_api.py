@@ -289,3 +289,26 @@ def test_body_cap_applies_to_management_bodies(serve):
         "/v1/feeds", json={"url": "https://x.example/" + "a" * 300}, headers=api.auth()
     )
     _is_error(r, 413, "too_large")
+
+
+def test_store_away_answers_503_with_retry_after(serve, tmp_path):
+    from tests.redis_server import _start_server
+
+    # Given an API on a Redis store, and that Redis then stopping
+    proc, url = _start_server(tmp_path)
+    try:
+        api = serve(redis_url=url, redis_namespace="away")
+        assert api.client.get("/healthz").status_code == 200
+        h = api.auth()
+        assert api.client.get("/v1/stories", headers=h).status_code == 200
+    finally:
+        proc.kill()
+        proc.wait()
+    # Then reads and writes say the store is away and when to try again; health says so too
+    r = api.client.get("/v1/stories", headers=h)
+    assert r.status_code == 503 and r.headers["retry-after"] == "1"
+    assert r.json()["error"]["code"] == "store_unavailable"
+    r = api.client.post("/v1/articles", content=b"Some words.", headers={
+        **h, "Content-Type": "text/plain"})  # fmt: skip
+    assert r.status_code == 503 and r.json()["error"]["code"] == "store_unavailable"
+    assert api.client.get("/healthz").status_code == 503
