@@ -76,7 +76,7 @@ def analyse(article: Article, signer: Signer) -> Analysis:
         sentences=sentences,
         content_hash=hashlib.sha1(" ".join(all_words).encode()).hexdigest(),
         canonical_url=canonical_url(article.url),
-        terms=term_counts(sentences),
+        terms=term_counts(sentences, sentence_words),
         vocabulary=frozenset(vocabulary(sentences, sentence_words)),
         dup_signature=signer.sign(shingles(all_words)),
         published_ts=parse_time(article.published_at),

@@ -14,12 +14,27 @@ __all__ = ["Weigher", "cosine", "salient_terms", "term_counts", "weigh"]
 NAME_BOOST = 1.5  # names, places and numbers tell two same-type events apart (ECB+ hard negatives)
 
 
-def term_counts(sentences: Iterable[Sentence]) -> Counter[str]:
-    """Content-word counts of an article; names and numbers are marked with a leading `=`."""
+def term_counts(
+    sentences: Iterable[Sentence], sentence_words: Iterable[list[str]] | None = None
+) -> Counter[str]:
+    """Content-word counts of an article; names and numbers are marked with a leading `=`.
+
+    `sentence_words`: `words(s.text)` of each sentence, when the caller has them already.
+    """
+    sentences = list(sentences)
+    if sentence_words is None:
+        sentence_words = [words(s.text) for s in sentences]
     counts: Counter[str] = Counter()
-    for s in sentences:
-        names = {w for u in s.units if u.kind in ("entity", "number") for w in words(u.text)}
-        for w in words(s.text):
+    unit_words: dict[str, list[str]] = {}  # an article repeats its names: tokenise each once
+    for s, tokens in zip(sentences, sentence_words, strict=True):
+        names = set()
+        for u in s.units:
+            if u.kind in ("entity", "number"):
+                ws = unit_words.get(u.text)
+                if ws is None:
+                    ws = unit_words[u.text] = words(u.text)
+                names.update(ws)
+        for w in tokens:
             if w in STOPWORDS or (len(w) < 3 and not w.isdigit()):
                 continue
             counts["=" + w if w in names else w] += 1
