@@ -8,7 +8,9 @@ On the 181 Zyte pages (decompressed into memory first, so no I/O is timed) it me
 1. the baseline `trafilatura.extract(html, include_comments=False)`, pages/s;
 2. wirewatch end to end: `Pipeline(settings).ingest(Document(kind="html"), store)` into a fresh
    SQLite file store, pages/s;
-3. their ratio, the issue's figure (target: at least 0.60). Reported, never asserted.
+3. their ratio (target: at least 0.60), reported, never asserted: in blocks (all pages by one,
+   then all by the other) and, the issue figure, paired: page by page interleaved, so the
+   shared machine's drifting speed is the same on both sides (see `paired`).
 
 The two alternate which goes first on each repeat and each starts with trafilatura's caches
 reset (outside the timings); the medians over --repeat runs are reported, the ratio as the
@@ -193,6 +195,48 @@ def headline(pages: list[Page], repeat: int, db_dir: Path) -> dict[str, Any]:
         "ratio_cpu": ratio_cpu,
         "target_ratio": TARGET_RATIO,
         "meets_target": ratio >= TARGET_RATIO,
+    }
+
+
+def paired(pages: list[Page], repeat: int, db_dir: Path) -> dict[str, Any]:
+    """The ratio measured page by page, interleaved: for each page, `trafilatura.extract` on
+    one page and wirewatch's ingest of another (half the list away, so neither warms a cache
+    for the other's same page), in alternating order. Each pair runs within ~0.1 s, so the
+    shared machine's speed, which drifts by 2x over minutes here, is the same for both sides
+    of the ratio; block runs (the table above) see it change between the two blocks.
+    Ours ingests in stream order into a fresh store per repeat, as in the block runs."""
+    docs, n = html_docs(pages), len(pages)
+    runs = []
+    reset_caches()
+    with tempfile.TemporaryDirectory(prefix="wirewatch-bench-", dir=db_dir) as tmp:
+        pipeline = Pipeline(Settings(db_path=str(Path(tmp) / "unused.db")))
+        for r in range(repeat):
+            store = SqliteStore(str(Path(tmp) / f"paired-{r}.db"),
+                                index_signature=pipeline.index_signature)  # fmt: skip
+            base = ours = base_cpu = ours_cpu = 0.0
+            try:
+                for i in range(n):
+                    html = pages[(i + n // 2) % n].html
+                    for side in (0, 1) if (i + r) % 2 == 0 else (1, 0):
+                        start, cpu = time.perf_counter(), time.process_time()
+                        if side == 0:
+                            trafilatura.extract(html, include_comments=False)
+                            base += time.perf_counter() - start
+                            base_cpu += time.process_time() - cpu
+                        else:
+                            pipeline.ingest(docs[i], store, now=NOW + i)
+                            ours += time.perf_counter() - start
+                            ours_cpu += time.process_time() - cpu
+            finally:
+                store.close()
+            runs.append({"ratio": base / ours, "ratio_cpu": base_cpu / ours_cpu,
+                         "baseline_ms_per_page": 1000 * base / n,
+                         "wirewatch_ms_per_page": 1000 * ours / n})  # fmt: skip
+    return {
+        "runs": runs,
+        "ratio": statistics.median(r["ratio"] for r in runs),
+        "ratio_cpu": statistics.median(r["ratio_cpu"] for r in runs),
+        "meets_target": statistics.median(r["ratio"] for r in runs) >= TARGET_RATIO,
     }
 
 
@@ -472,10 +516,15 @@ def print_report(report: dict[str, Any]) -> None:
         f"{h['baseline_cpu_ms_per_page']:.1f}, wirewatch {h['wirewatch_cpu_ms_per_page']:.1f})"
         f" | statuses {h['runs'][-1]['statuses']}"
     )
-    verdict = "meets" if h["meets_target"] else "BELOW"
+    pr = report["paired"]
+    print("paired, page by page interleaved: ratio per repeat " + ", ".join(
+        f"{r['ratio']:.2f} (extract {r['baseline_ms_per_page']:.1f} ms, wirewatch "
+        f"{r['wirewatch_ms_per_page']:.1f} ms)" for r in pr["runs"]))  # fmt: skip
+    verdict = "meets" if pr["meets_target"] else "BELOW"
     print(
-        f"issue figure: wirewatch / trafilatura.extract = {h['ratio']:.2f} "
-        f"({verdict} the {TARGET_RATIO:.2f} target); by CPU time {h['ratio_cpu']:.2f}"
+        f"issue figure (paired): wirewatch / trafilatura.extract = {pr['ratio']:.2f} "
+        f"({verdict} the {TARGET_RATIO:.2f} target); by CPU time {pr['ratio_cpu']:.2f}; "
+        f"block runs above: {h['ratio']:.2f}"
     )
 
     order = ["extract", "clean", "_analyse", "match", "novelty", "event", "_record", "ingest"]
@@ -581,6 +630,7 @@ def main(argv: list[str] | None = None) -> int:
         "html_mb": sum(len(p.html.encode("utf-8")) for p in pages) / 1e6,
         "repeat": args.repeat,
         "headline": headline(pages, args.repeat, args.db_dir),
+        "paired": paired(pages, args.repeat, args.db_dir),
     }
     report["breakdown"] = breakdown([html_docs(pages)], args.db_dir)
     if args.text_rounds > 0:

@@ -61,7 +61,9 @@ def test_fan_out_sends_at_once_and_the_beat_sends_the_retries(distributed, start
         rx.stop()
     # Then each event arrived, verified, after exactly one failed try: fan_out sent the
     # first, the beat released the retry, and no attempt went twice
-    assert len(ids) == 4
+    # (one story.created and the developments: 3, or 4 when two workers take 002 and 003 in
+    # the other order, as the story then lacks 003's facts when it arrives)
+    assert len(ids) >= 4
     assert sorted(rx.ids()) == sorted(ids), (tmp_path / "beat.log").read_text()[-2000:]
     assert Counter(rx.ids(status=None)) == dict.fromkeys(ids, 2)
     assert all(r.verified()["id"] == r.webhook_id for r in rx.requests)

@@ -16,6 +16,7 @@ from typing import Any
 
 from worker.errors import TransientError
 from worker.store.base import StoryRow
+from worker.store.df_cache import DocFreqCache
 from worker.store.feeds_sqlite import SqliteFeeds
 from worker.store.operator_sqlite import SqliteOperator
 from worker.store.webhooks_sqlite import SqliteWebhooks
@@ -42,6 +43,7 @@ class SqliteStore:
         self.db.executescript(resources.files(__package__).joinpath("schema.sql").read_text())
         self._check_meta("schema_version", SCHEMA_VERSION)
         self._check_meta("index", index_signature)
+        self._df = DocFreqCache(self.db)
 
     def close(self) -> None:
         self.db.close()
@@ -67,22 +69,32 @@ class SqliteStore:
             yield
         except BaseException:
             self.db.execute("ROLLBACK")
+            self._df.rolled_back()
             raise
-        self.db.execute("COMMIT")
+        try:
+            self.db.execute("COMMIT")
+        except BaseException:
+            self._df.rolled_back()
+            raise
+        self._df.committed()
 
-    # -- document frequencies -------------------------------------------------------------
+    def _tuples(self, query: str, args: Iterable[Any]) -> sqlite3.Cursor:
+        """Rows as plain tuples: the hot lookups build dicts and sets from them in C, where
+        `sqlite3.Row` access by name costs a Python call per field."""
+        cur = self.db.cursor()
+        cur.row_factory = None
+        return cur.execute(query, list(args))
+
+    # -- document frequencies (cached in this process while no other writes: df_cache.py) --
     def doc_count(self) -> int:
-        row = self.db.execute("SELECT value FROM meta WHERE key='doc_count'").fetchone()
-        return int(row["value"]) if row else 0
+        return self._df.doc_count()
 
     def doc_freqs(self, terms: Iterable[str]) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for chunk in _chunks(list(terms)):
-            q = f"SELECT term, df FROM term_df WHERE term IN ({_marks(chunk)})"
-            out.update({r["term"]: r["df"] for r in self.db.execute(q, chunk)})
-        return out
+        return self._df.doc_freqs(terms)
 
     def add_document_terms(self, terms: Iterable[str]) -> None:
+        terms = list(terms)
+        self._df.added(terms)
         self.db.executemany(
             "INSERT INTO term_df(term, df) VALUES (?, 1) ON CONFLICT(term) DO UPDATE SET df=df+1",
             [(t,) for t in terms],
@@ -98,7 +110,7 @@ class SqliteStore:
         if not keys:
             return []
         q = f"SELECT DISTINCT article_id, story_id FROM lsh WHERE key IN ({_marks(keys)})"
-        return [(r[0], r[1]) for r in self.db.execute(q, keys)]
+        return self._tuples(q, keys).fetchall()
 
     def index_story_hits(self, keys: list[int]) -> dict[str, int]:
         """Story id -> how many of `keys` (distinct band keys) it shares; one statement."""
@@ -108,7 +120,7 @@ class SqliteStore:
             "SELECT story_id, COUNT(DISTINCT key) FROM lsh "
             f"WHERE key IN ({_marks(keys)}) GROUP BY story_id"
         )
-        return {r[0]: int(r[1]) for r in self.db.execute(q, keys)}
+        return dict(self._tuples(q, keys))
 
     def index_add(
         self,
@@ -150,7 +162,7 @@ class SqliteStore:
         out: dict[str, bytes] = {}
         for chunk in _chunks(article_ids):
             q = f"SELECT id, dup_sig FROM articles WHERE id IN ({_marks(chunk)})"
-            out.update({r["id"]: r["dup_sig"] for r in self.db.execute(q, chunk)})
+            out.update(self._tuples(q, chunk))
         return out
 
     def add_article(self, row: dict[str, Any], sentences: list[tuple[Any, ...]]) -> None:
@@ -210,7 +222,7 @@ class SqliteStore:
         known: set[str] = set()
         for chunk in _chunks(list(keys)):
             q = f"SELECT key FROM story_keys WHERE story_id=? AND key IN ({_marks(chunk)})"
-            known.update(r[0] for r in self.db.execute(q, [story_id, *chunk]))
+            known.update(k for (k,) in self._tuples(q, [story_id, *chunk]))
         return known
 
     def known_keys_many(self, story_ids: list[str], keys: Iterable[str]) -> dict[str, set[str]]:
@@ -223,7 +235,7 @@ class SqliteStore:
                 f"SELECT story_id, key FROM story_keys WHERE story_id IN ({_marks(story_ids)}) "
                 f"AND key IN ({_marks(chunk)})"
             )
-            for story_id, key in self.db.execute(q, [*story_ids, *chunk]):
+            for story_id, key in self._tuples(q, [*story_ids, *chunk]):
                 known[story_id].add(key)
         return known
 
