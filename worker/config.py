@@ -95,7 +95,8 @@ class Settings:
 
     # -- input limits
     max_input_bytes: int = 10_000_000
-    min_article_chars: int = 40  # a one-line wire brief is news; trafilatura rejects junk pages itself
+    # a one-line wire brief is news; trafilatura rejects junk pages itself
+    min_article_chars: int = 40
     extract_cache_reset_every: int = 200  # trafilatura's caches grow ~1 MB per page (#216)
 
     def __post_init__(self) -> None:

@@ -169,9 +169,9 @@ class Metrics:
         """Send buffered counts on (distributed mode: to Redis); call it when a task ends."""
         self.sink.flush()
 
-    def refresh_gauges(self, store: Store, *, stories: int, queue_depth: int | None = None) -> None:
+    def refresh_gauges(self, store: Store, *, queue_depth: int | None = None) -> None:
         """Gauges read from the store (and the queue) at scrape time."""
-        self.stories.set(stories)
+        self.stories.set(store.story_count())
         if queue_depth is not None:
             self.queue_depth.set(queue_depth)
         self.index_size.set(store.doc_count())

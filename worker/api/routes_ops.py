@@ -33,7 +33,6 @@ async def healthz(request: Request) -> JSONResponse:
 async def metrics(request: Request) -> Response:
     """Counters, gauges and stage latency histograms, in the Prometheus text format."""
     ctx = request.app.state.ctx
-    stories = ctx.store.story_count()
     depth = ctx.queue_depth() if ctx.queue_depth is not None else None
-    ctx.metrics.refresh_gauges(ctx.store, stories=stories, queue_depth=depth)
+    ctx.metrics.refresh_gauges(ctx.store, queue_depth=depth)
     return Response(ctx.metrics.render(), media_type=CONTENT_TYPE)

@@ -7,9 +7,20 @@ A correction runs in one store transaction (all of it or nothing), is logged, an
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Protocol
 
-__all__ = ["Operator"]
+__all__ = ["Operator", "novel_units", "split_story_id"]
+
+
+def split_story_id(article_id: str) -> str:
+    """The id of the story an article is split into (the same on both stores)."""
+    return "s_" + hashlib.sha1(f"split|{article_id}".encode()).hexdigest()[:16]
+
+
+def novel_units(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The new units a development event called out."""
+    return [u for f in payload.get("novel_facts", []) for u in f.get("new_units", [])]
 
 
 class Operator(Protocol):

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from worker.errors import CorrectionRefused
 from worker.pipeline.contribution import contribution, without_terms
-from worker.store.operator_sqlite import novel_units, split_story_id
+from worker.store.operator_base import novel_units, split_story_id
 from worker.store.redis_lock import translated
 
 if TYPE_CHECKING:
@@ -83,8 +83,7 @@ class RedisOperator:
             src, dst = self._story(source_id), self._story(target_id)
             src_ids = store.story_article_ids(source_id)
             dst_ids = store.story_article_ids(target_id)
-            rows = self._rows(src_ids + dst_ids)
-            moved = {a: {**rows[a], "story_id": target_id} for a in src_ids if a in rows}
+            moved = {a: {**row, "story_id": target_id} for a, row in self._rows(src_ids).items()}
             facts = self.r.hgetall(k.story_fact_keys(source_id))
             events = self.r.lrange(k.story_events(source_id), 0, -1)
             terms: dict[str, int] = json.loads(dst["terms"])
@@ -95,8 +94,8 @@ class RedisOperator:
                 "terms": json.dumps(terms, sort_keys=True),
                 "created_at": repr(min(src["created_at"], dst["created_at"])),
                 "last_seen_at": repr(max(src["last_seen_at"], dst["last_seen_at"])),
-                "article_count": len(rows),
-                "development_count": sum(r["status"] == "development" for r in rows.values()),
+                "article_count": src["article_count"] + dst["article_count"],
+                "development_count": src["development_count"] + dst["development_count"],
             }
             if last_dev:
                 story["last_development_at"] = repr(max(last_dev))

@@ -6,17 +6,17 @@ Their tables are created here, on first use, so the ingest schema is unchanged.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
 from worker.errors import CorrectionRefused
 from worker.pipeline.contribution import contribution, without_terms
+from worker.store.operator_base import novel_units, split_story_id
 
 if TYPE_CHECKING:
     from worker.store.sqlite import SqliteStore
 
-__all__ = ["SqliteOperator", "split_story_id"]
+__all__ = ["SqliteOperator"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS operator_actions (
@@ -34,16 +34,6 @@ CREATE TABLE IF NOT EXISTS not_new (
     at REAL NOT NULL
 ) WITHOUT ROWID;
 """
-
-
-def split_story_id(article_id: str) -> str:
-    """The id of the story an article is split into (the same on both stores)."""
-    return "s_" + hashlib.sha1(f"split|{article_id}".encode()).hexdigest()[:16]
-
-
-def novel_units(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    """The new units a development event called out."""
-    return [u for f in payload.get("novel_facts", []) for u in f.get("new_units", [])]
 
 
 class SqliteOperator:
