@@ -93,6 +93,27 @@ def load(datasets: Path, raw: bool = False) -> tuple[dict[str, Document], dict[s
     return text, gold
 
 
+def topic(subtopic: str) -> int:
+    """The topic number of a gold subtopic ("27_ecbplus" -> 27)."""
+    return int(subtopic.split("_", 1)[0])
+
+
+def held_out(rows: list[dict[str, object]]) -> dict[str, object]:
+    """The swept setting that scores best on the even topics, measured on the odd ones, and
+    the other way round: an estimate of F1 with the setting not chosen on the topics scored."""
+    out: dict[str, object] = {}
+    scores = []
+    for chosen_on, scored_on in (("even", "odd"), ("odd", "even")):
+        best = max(rows, key=lambda r: r[f"f1_{chosen_on}_topics"])  # type: ignore[arg-type]
+        out[f"chosen_on_{chosen_on}"] = {
+            "system": best["system"],
+            f"f1_{scored_on}_topics": best[f"f1_{scored_on}_topics"],
+        }
+        scores.append(float(best[f"f1_{scored_on}_topics"]))  # type: ignore[arg-type]
+    out["f1_mean"] = round(statistics.mean(scores), 4)
+    return out
+
+
 def run_wirewatch(
     order: list[str], text: dict[str, Document], settings: Settings
 ) -> tuple[dict[str, str], float, int]:
@@ -101,12 +122,22 @@ def run_wirewatch(
     pred: dict[str, str] = {}
     rejected = 0
     t0 = time.perf_counter()
+    article_of: dict[str, str] = {}
     for name in order:
         r = pipeline.ingest(text[name], store, now=1_700_000_000.0)
-        if r.story_id is None:
+        if r.article_id is None:
             rejected += 1
-        pred[name] = r.story_id or f"rejected:{name}"
+            pred[name] = f"rejected:{name}"
+        else:
+            article_of[name] = r.article_id
     elapsed = time.perf_counter() - t0
+    # the stories as they stand at the end: a review may have moved earlier articles
+    story_of = {
+        a: story["id"]
+        for story in store.list_stories(limit=len(order))
+        for a in store.story_article_ids(story["id"])
+    }
+    pred.update({name: story_of[a] for name, a in article_of.items()})
     store.close()
     return pred, elapsed, rejected
 
@@ -153,6 +184,10 @@ def main() -> None:
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--raw-text", action="store_true", help="ingest the PTB tokens as they are")
     ap.add_argument("--sims", help="comma-separated story_min_probability values to sweep")
+    ap.add_argument(
+        "--cuts", help="comma-separated review_max_cut values to sweep (0: no story review)"
+    )
+    ap.add_argument("--min-group", type=int, help="review_min_group (default: the setting's)")
     args = ap.parse_args()
     text, gold = load(args.datasets, args.raw_text)
     names = sorted(text)
@@ -174,26 +209,48 @@ def main() -> None:
         sims = [0.10, 0.15, 0.20, 0.25, 0.30, 0.40]
     if args.sims:
         sims = [float(x) for x in args.sims.split(",")]
+    cuts = [base.review_max_cut]
+    if args.cuts:
+        cuts = [float(x) for x in args.cuts.split(",")]
     rows = []
-    for sim in sims:
-        settings = Settings(db_path=":memory:", story_min_probability=sim)
+    for sim, cut in [(sim, cut) for sim in sims for cut in cuts]:
+        settings = Settings(
+            db_path=":memory:",
+            story_min_probability=sim,
+            review_max_cut=cut,
+            review_min_group=args.min_group or base.review_min_group,
+        )
         f1s, ps, rs, rates, clusters, rejected = [], [], [], [], [], 0
+        halves: dict[int, list[float]] = {0: [], 1: []}
         for order in orders:
             pred, elapsed, rej = run_wirewatch(order, text, settings)
             p, r, f = bcubed(pred, gold)
+            for parity, scores in halves.items():
+                part = {d: c for d, c in gold.items() if topic(c) % 2 == parity}
+                scores.append(bcubed({d: pred[d] for d in part}, part)[2])
             f1s.append(f)
             ps.append(p)
             rs.append(r)
             rates.append(len(order) / elapsed)
             clusters.append(len(set(pred.values())))
             rejected += rej
-        rows.append({
-            "system": f"wirewatch (story_min_probability={sim})",
-            "f1_mean": round(statistics.mean(f1s), 4), "f1_min": round(min(f1s), 4),
-            "precision": round(statistics.mean(ps), 4), "recall": round(statistics.mean(rs), 4),
-            "clusters": round(statistics.mean(clusters), 1), "rejected": rejected,
-            "docs_per_s": round(statistics.mean(rates), 1),
-        })
+        rows.append(
+            {
+                "system": f"wirewatch (story_min_probability={sim}, review_max_cut={cut}, "
+                f"review_min_group={settings.review_min_group})",
+                "f1_mean": round(statistics.mean(f1s), 4),
+                "f1_min": round(min(f1s), 4),
+                "precision": round(statistics.mean(ps), 4),
+                "recall": round(statistics.mean(rs), 4),
+                "clusters": round(statistics.mean(clusters), 1),
+                "rejected": rejected,
+                "docs_per_s": round(statistics.mean(rates), 1),
+                "f1_even_topics": round(statistics.mean(halves[0]), 4),
+                "f1_odd_topics": round(statistics.mean(halves[1]), 4),
+            }
+        )
+    if len(rows) > 1:  # a setting chosen on one half of the topics, scored on the other
+        out["held_out"] = held_out(rows)
     if not args.no_baseline:
         best = None
         for th in (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4):
@@ -201,18 +258,25 @@ def main() -> None:
             if best is None or statistics.mean(f1s) > best[1]:
                 best = (th, statistics.mean(f1s), min(f1s))
         assert best is not None
-        rows.append({
-            "system": f"baseline TF-IDF centroid, corpus IDF, best threshold {best[0]}",
-            "f1_mean": round(best[1], 4), "f1_min": round(best[2], 4),
-        })
+        rows.append(
+            {
+                "system": f"baseline TF-IDF centroid, corpus IDF, best threshold {best[0]}",
+                "f1_mean": round(best[1], 4),
+                "f1_min": round(best[2], 4),
+            }
+        )
     out["results"] = rows
     if args.json:
         print(json.dumps(out, indent=2))
         return
-    print(f"ECB+ streaming story clustering: {out['docs']} docs, {out['gold_clusters']} gold "
-          f"stories, {args.orders} shuffled orders\nmachine: {out['machine']}  date: {out['date']}")
+    print(
+        f"ECB+ streaming story clustering: {out['docs']} docs, {out['gold_clusters']} gold "
+        f"stories, {args.orders} shuffled orders\nmachine: {out['machine']}  date: {out['date']}"
+    )
     for r in rows:
         print("  " + "  ".join(f"{k}={v}" for k, v in r.items()))
+    if "held_out" in out:
+        print(f"  held out (setting chosen on one half of the topics): {out['held_out']}")
 
 
 if __name__ == "__main__":

@@ -56,6 +56,11 @@ class Settings:
     # (worker/pipeline/matching.py: cosine, names, numbers, dates) reaches this; measured on ECB+
     story_min_probability: float = 0.15
     story_window_s: int = 4 * 86400  # a story inactive for longer no longer takes articles
+    # a story that grows to 4, 6, 8, 11, ... 64 articles is reviewed for a second event
+    # (worker/pipeline/review.py): its articles are moved out when the best normalised cut of
+    # the story's article graph is at most this (0 turns reviews off); measured on ECB+
+    review_max_cut: float = 0.55
+    review_min_group: int = 3  # articles each side of the cut needs
 
     # -- novelty
     min_new_weight: float = 2.0  # new fact units (weighted) an article needs to be a development
@@ -126,6 +131,8 @@ class Settings:
                 f"story_lsh_bands * story_lsh_rows must be <= num_perm={self.num_perm}, got "
                 f"{self.story_lsh_bands} * {self.story_lsh_rows}"
             )
+        if self.review_max_cut < 0 or self.review_min_group < 1:
+            raise ValueError("review_max_cut must be >= 0 and review_min_group >= 1")
         if self.min_new_weight < 0 or self.min_article_chars < 0:
             raise ValueError("min_new_weight and min_article_chars must be >= 0")
         for name in ("fetch_connect_timeout_s", "fetch_read_timeout_s", "fetch_deadline_s"):

@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from worker.pipeline.fingerprint import Signer, band_keys, estimate_jaccard, lsh
 from worker.pipeline.matching import Candidate, best_story, evidence_keys, merge_terms
 from worker.pipeline.novelty import Novelty, assess
 from worker.pipeline.salience import salient_terms, weigh
+from worker.reviewer import Reviewer
 from worker.store.base import Store, StoryRow
 from worker.store.redis_store import RedisStore
 from worker.store.sqlite import SqliteStore
@@ -51,6 +53,7 @@ class Pipeline:
         self.extract_config = extract.make_config()
         self._since_reset = 0
         self._since_prune = 0
+        self.reviewer = Reviewer(settings)
 
     @property
     def index_signature(self) -> str:
@@ -82,7 +85,10 @@ class Pipeline:
             return self.reject(doc.origin, exc, store, now=now)
         started, self._inner_s = time.perf_counter(), 0.0
         with store.transaction():
-            result = self._record(doc.origin, analysis, store, now)
+            result, story_size = self._record(doc.origin, analysis, store, now)
+        if result.status != "new_story" and self.reviewer.due(story_size):
+            with self._stage("review", inner=True):
+                result = self._review(result, store, now)
         if self._on_stage is not None:  # the record step and the commit, minus its stages
             self._on_stage("store", time.perf_counter() - started - self._inner_s)
         self._since_prune += 1
@@ -130,11 +136,22 @@ class Pipeline:
         )
         return analyse(article, self.signer)
 
-    def _record(self, origin: str, a: Analysis, store: Store, now: float) -> IngestResult:
+    def _review(self, result: IngestResult, store: Store, now: float) -> IngestResult:
+        """Review the story the article joined; the result follows the article if it moved."""
+        assert result.story_id is not None
+        moved = self.reviewer.review(store, result.story_id, now=now)
+        if moved is not None and result.article_id in moved["articles"]:
+            return replace(result, story_id=moved["story"])
+        return result
+
+    def _record(
+        self, origin: str, a: Analysis, store: Store, now: float
+    ) -> tuple[IngestResult, int]:
+        """Store the article; the result and the size of its story now (0: not stored)."""
         s = self.settings
         same = store.article_by_hash(a.content_hash)
         if same is not None:  # byte-for-byte the same words: nothing to store, no event
-            return IngestResult(origin, "duplicate", same["story_id"], same["id"])
+            return IngestResult(origin, "duplicate", same["story_id"], same["id"]), 0
         at = a.published_ts if a.published_ts is not None else now
         article_id = "a_" + a.content_hash[:16]
         n_docs = store.doc_count()
@@ -240,8 +257,10 @@ class Pipeline:
 
         if event is not None:
             store.add_event(event, at=now)
+        self.reviewer.remember(article_id, a.terms, a.vocabulary)
         logger.info("%s %s -> %s %s (%s)", origin, article_id, status, story_id, match)
-        return IngestResult(origin, status, story_id, article_id, event)  # type: ignore[arg-type]
+        result = IngestResult(origin, status, story_id, article_id, event)  # type: ignore[arg-type]
+        return result, count + 1
 
     def _match(
         self,

@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-STAGES = ("extract", "match", "novelty", "store", "deliver")
+STAGES = ("extract", "match", "novelty", "store", "review", "deliver")
 # an ingest stage takes milliseconds; a webhook delivery up to its timeout (15 s by default)
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0)
 LATENCY = ("wirewatch_stage_seconds", "Time spent per pipeline stage.", "stage")

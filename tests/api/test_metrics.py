@@ -47,7 +47,7 @@ def test_metrics_counters_move_as_articles_are_posted(api):
     assert after[("wirewatch_index_documents", ())] == 5
     for stage in ("extract", "match", "novelty", "store"):
         assert after[("wirewatch_stage_seconds_count", (("stage", stage),))] > 0, stage
-    assert set(STAGES) == {"extract", "match", "novelty", "store", "deliver"}
+    assert set(STAGES) == {"extract", "match", "novelty", "store", "review", "deliver"}
     assert ("wirewatch_deliveries_total", (("outcome", "delivered"),)) in after
 
 

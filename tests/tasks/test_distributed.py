@@ -75,15 +75,22 @@ def test_ecbplus_docs_submitted_three_times_at_once_land_together(distributed, s
     for r in results:
         by_doc[r["input"]].append(r)
     assert len(by_doc) == 100
+    store = _store(distributed["settings"])
+    # a story review (worker/reviewer.py) may move an article between its copies' results
+    reviews = [a for a in store.operator().actions(limit=1000) if a["action"] == "review_split"]
+    path = defaultdict(set)
+    for review in reviews:
+        for article in review["articles"]:
+            path[article] |= {review["from_story"], review["story"]}
     for name, three in by_doc.items():
-        assert len({r["story_id"] for r in three}) == 1, (name, three)
         assert len({r["article_id"] for r in three}) == 1, (name, three)
+        stories = {r["story_id"] for r in three}
+        assert len(stories) == 1 or stories <= path[three[0]["article_id"]], (name, three)
         assert sorted(r["status"] for r in three).count("duplicate") >= 2, three
-    stories = {r["story_id"] for r in results}
+    stories = {r["story_id"] for r in results} - {review["story"] for review in reviews}
     assert Counter(r["status"] for r in results)["new_story"] == len(stories)
     event_ids = [r["event"]["id"] for r in results if r["event"]]
     assert len(event_ids) == len(set(event_ids))
-    store = _store(distributed["settings"])
     stored = store.list_events(limit=1000)
     assert sorted(e["id"] for e in stored) == sorted(event_ids)
     store.close()

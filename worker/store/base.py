@@ -98,6 +98,10 @@ class Store(Protocol):
 
     def dup_signatures(self, article_ids: list[str]) -> dict[str, bytes]: ...
 
+    def article_texts(self, article_ids: list[str]) -> dict[str, str]:
+        """The stored article text of those `article_ids` that exist."""
+        ...
+
     def add_article(self, row: dict[str, Any], sentences: list[tuple[Any, ...]]) -> None:
         """Store an article row and its sentences `(article_id, idx, text, units, new_units)`,
         the units as JSON text; the article joins `row["story_id"]`."""

@@ -8,9 +8,13 @@ A correction runs in one store transaction (all of it or nothing), is logged, an
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
-__all__ = ["Operator", "novel_units", "split_story_id"]
+if TYPE_CHECKING:
+    from worker.store.base import Store
+
+__all__ = ["Operator", "novel_units", "split_group", "split_story_id"]
 
 
 def split_story_id(article_id: str) -> str:
@@ -24,7 +28,9 @@ def novel_units(payload: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 class Operator(Protocol):
-    def merge(self, source_id: str, target_id: str, *, now: float) -> dict[str, Any]:
+    def merge(
+        self, source_id: str, target_id: str, *, now: float, logged: bool = True
+    ) -> dict[str, Any]:
         """Move every article, fact key, index entry and event of `source_id` into
         `target_id` and drop `source_id`; the timeline shows both in ingest order.
 
@@ -32,12 +38,20 @@ class Operator(Protocol):
         """
         ...
 
-    def split(self, article_id: str, *, now: float) -> dict[str, Any]:
+    def split(
+        self,
+        article_id: str,
+        *,
+        now: float,
+        from_story: str | None = None,
+        logged: bool = True,
+    ) -> dict[str, Any]:
         """Give an article a story of its own, with its index entries and events. The new
         story's centroid and known facts are the article's own (recomputed from its stored
         text, worker/pipeline/contribution.py); the old story's centroid loses the article's
         term counts and its facts lose those the article brought first.
 
+        Refused ("conflict") when `from_story` is given and the article is no longer in it.
         Returns `{"article", "from_story", "story"}`.
         """
         ...
@@ -50,6 +64,37 @@ class Operator(Protocol):
         """
         ...
 
+    def log(self, action: str, result: dict[str, Any], at: float) -> None:
+        """Add an entry to the operator log (inside a store transaction)."""
+        ...
+
     def actions(self, *, limit: int = 100) -> list[dict[str, Any]]:
         """The operator log, newest first: `{"action", "at", ...what it did}`."""
         ...
+
+
+def split_group(
+    store: Store,
+    story_id: str,
+    article_ids: Sequence[str],
+    *,
+    now: float,
+    action: str,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Move several articles of one story into one new story, logged as one `action`.
+
+    The first article is split off and each other one is split and merged into it, so every
+    step is one of the corrections above, in its own transaction: a crash between two steps
+    leaves two consistent stories, not a broken one. Refused ("conflict") before any change
+    when the first article has left `story_id` (another worker reviewed it first).
+    """
+    op = store.operator()
+    first = op.split(article_ids[0], now=now, from_story=story_id, logged=False)
+    for article_id in article_ids[1:]:
+        alone = op.split(article_id, now=now, from_story=story_id, logged=False)
+        op.merge(alone["story"], first["story"], now=now, logged=False)
+    result = {"from_story": story_id, "story": first["story"], "articles": list(article_ids)}
+    with store.transaction():
+        op.log(action, {**result, **(extra or {})}, now)
+    return result

@@ -51,7 +51,7 @@ class RedisOperator:
         return {a: json.loads(row) for a, row in zip(article_ids, found, strict=True) if row}
 
     # -- writes (buffered) ----------------------------------------------------------------------
-    def _log(self, action: str, result: dict[str, Any], at: float) -> None:
+    def log(self, action: str, result: dict[str, Any], at: float) -> None:
         doc = json.dumps({"action": action, "at": at, **result}, sort_keys=True)
 
         def op(p: Pipeline[bytes]) -> None:
@@ -75,7 +75,9 @@ class RedisOperator:
 
     # -- the corrections ------------------------------------------------------------------------
     @translated
-    def merge(self, source_id: str, target_id: str, *, now: float) -> dict[str, Any]:
+    def merge(
+        self, source_id: str, target_id: str, *, now: float, logged: bool = True
+    ) -> dict[str, Any]:
         if source_id == target_id:
             raise CorrectionRefused("invalid", "a story cannot be merged into itself")
         k, store = self.keys, self.store
@@ -122,17 +124,29 @@ class RedisOperator:
                 store.index.move(src["seq"], dst["seq"], target_id, mode="merge", n=len(dst_ids))
             )
             result = {"source": source_id, "target": target_id, "articles_moved": len(src_ids)}
-            self._log("merge", result, now)
+            if logged:
+                self.log("merge", result, now)
         return result
 
     @translated
-    def split(self, article_id: str, *, now: float) -> dict[str, Any]:
+    def split(
+        self,
+        article_id: str,
+        *,
+        now: float,
+        from_story: str | None = None,
+        logged: bool = True,
+    ) -> dict[str, Any]:
         k, store = self.keys, self.store
         with store.transaction():
             row = self._rows([article_id]).get(article_id)
             if row is None:
                 raise CorrectionRefused("not_found", f"no article {article_id!r}")
             old = row["story_id"]
+            if from_story is not None and old != from_story:
+                raise CorrectionRefused(
+                    "conflict", f"article {article_id!r} is in story {old!r}, not {from_story!r}"
+                )
             ids = store.story_article_ids(old)
             if len(ids) < 2 or article_id not in ids:
                 raise CorrectionRefused(
@@ -184,7 +198,8 @@ class RedisOperator:
                 store.index.move(old_story["seq"], seq, new, mode="split", n=ids.index(article_id))
             )
             result = {"article": article_id, "from_story": old, "story": new}
-            self._log("split", result, now)
+            if logged:
+                self.log("split", result, now)
         return result
 
     @translated
@@ -221,7 +236,7 @@ class RedisOperator:
                         p.hincrby(k.story(story_id), "development_count", -1)
 
                 store.write(op)
-                self._log("not_new", result, now)
+                self.log("not_new", result, now)
         return result
 
     @translated

@@ -44,7 +44,7 @@ class SqliteOperator:
         self.db = store.db
         self.db.executescript(_SCHEMA)
 
-    def _log(self, action: str, args: dict[str, Any], at: float) -> None:
+    def log(self, action: str, args: dict[str, Any], at: float) -> None:
         self.db.execute(
             "INSERT INTO operator_actions(action, args, at) VALUES (?, ?, ?)",
             (action, json.dumps(args, sort_keys=True), at),
@@ -65,7 +65,9 @@ class SqliteOperator:
             {"s": story_id},
         )
 
-    def merge(self, source_id: str, target_id: str, *, now: float) -> dict[str, Any]:
+    def merge(
+        self, source_id: str, target_id: str, *, now: float, logged: bool = True
+    ) -> dict[str, Any]:
         if source_id == target_id:
             raise CorrectionRefused("invalid", "a story cannot be merged into itself")
         db = self.db
@@ -100,16 +102,28 @@ class SqliteOperator:
             db.execute("DELETE FROM stories WHERE id=?", (source_id,))
             self._recount(target_id)
             result = {"source": source_id, "target": target_id, "articles_moved": moved}
-            self._log("merge", result, now)
+            if logged:
+                self.log("merge", result, now)
         return result
 
-    def split(self, article_id: str, *, now: float) -> dict[str, Any]:
+    def split(
+        self,
+        article_id: str,
+        *,
+        now: float,
+        from_story: str | None = None,
+        logged: bool = True,
+    ) -> dict[str, Any]:
         db = self.db
         with self.store.transaction():
             art = db.execute("SELECT * FROM articles WHERE id=?", (article_id,)).fetchone()
             if art is None:
                 raise CorrectionRefused("not_found", f"no article {article_id!r}")
             old = art["story_id"]
+            if from_story is not None and old != from_story:
+                raise CorrectionRefused(
+                    "conflict", f"article {article_id!r} is in story {old!r}, not {from_story!r}"
+                )
             alone = (
                 db.execute("SELECT COUNT(*) FROM articles WHERE story_id=?", (old,)).fetchone()[0]
                 < 2
@@ -147,7 +161,8 @@ class SqliteOperator:
             db.execute("UPDATE events SET story_id=? WHERE article_id=?", (new, article_id))
             self._recount(old)
             result = {"article": article_id, "from_story": old, "story": new}
-            self._log("split", result, now)
+            if logged:
+                self.log("split", result, now)
         return result
 
     def mark_not_new(self, event_id: str, *, now: float) -> dict[str, Any]:
@@ -179,7 +194,7 @@ class SqliteOperator:
                 "already_marked": not added,
             }
             if added:
-                self._log("not_new", result, now)
+                self.log("not_new", result, now)
         return result
 
     def actions(self, *, limit: int = 100) -> list[dict[str, Any]]:

@@ -286,6 +286,18 @@ class RedisStore:
             sigs = p.execute()
         return {a: s for a, s in zip(article_ids, sigs, strict=True) if s is not None}
 
+    @translated
+    def article_texts(self, article_ids: list[str]) -> dict[str, str]:
+        with self.r.pipeline(transaction=False) as p:
+            for a in article_ids:
+                p.hget(self.keys.article(a), "row")
+            rows = p.execute()
+        return {
+            a: json.loads(row)["text"]
+            for a, row in zip(article_ids, rows, strict=True)
+            if row is not None
+        }
+
     def add_article(self, row: dict[str, Any], sentences: list[tuple[Any, ...]]) -> None:
         k, ttl = self.keys, self.retention_ms
         article_id, story_id = row["id"], row["story_id"]

@@ -165,6 +165,13 @@ class SqliteStore:
             out.update(self._tuples(q, chunk))
         return out
 
+    def article_texts(self, article_ids: list[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for chunk in _chunks(article_ids):
+            q = f"SELECT id, text FROM articles WHERE id IN ({_marks(chunk)})"
+            out.update(self._tuples(q, chunk))
+        return out
+
     def add_article(self, row: dict[str, Any], sentences: list[tuple[Any, ...]]) -> None:
         cols = ", ".join(row)
         self.db.execute(f"INSERT INTO articles({cols}) VALUES ({_marks(row)})", list(row.values()))
