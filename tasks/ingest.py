@@ -67,8 +67,8 @@ def _attempt(task: Task, origin: str, work: Callable[[float], IngestResult]) -> 
         delay = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2**retries)
         logger.info("%s: %s; retry %d in %.0fs", origin, exc, retries + 1, delay)
         raise task.retry(exc=exc, countdown=delay) from exc
-    if result.event is not None:
-        app.send_task("wirewatch.events.fan_out", args=[result.event["id"]])
+    for event in result.events:
+        app.send_task("wirewatch.events.fan_out", args=[event["id"]])
     return result.to_dict()
 
 

@@ -14,10 +14,11 @@ import numpy as np
 
 from worker.config import Settings
 from worker.errors import BadInput, IngestError, PermanentError
-from worker.models import Document, IngestResult
+from worker.models import Article, Document, IngestResult
 from worker.pipeline import extract
 from worker.pipeline.analysis import Analysis, analyse, to_article
 from worker.pipeline.events import build_event
+from worker.pipeline.facts import article_sentences
 from worker.pipeline.fingerprint import Signer, band_keys, estimate_jaccard, lsh_params
 from worker.pipeline.matching import Candidate, best_story, evidence_keys, merge_terms
 from worker.pipeline.novelty import Novelty, assess
@@ -137,12 +138,36 @@ class Pipeline:
         return analyse(article, self.signer)
 
     def _review(self, result: IngestResult, store: Store, now: float) -> IngestResult:
-        """Review the story the article joined; the result follows the article if it moved."""
+        """Review the story the article joined. A story split out of it is announced with a
+        `story.created` event; the result follows the article if it moved."""
         assert result.story_id is not None
         moved = self.reviewer.review(store, result.story_id, now=now)
-        if moved is not None and result.article_id in moved["articles"]:
-            return replace(result, story_id=moved["story"])
-        return result
+        if moved is None:
+            return result
+        with store.transaction():
+            event = self._split_event(moved["story"], store, now)
+            stored = store.add_event(event, at=now)
+        story_id = moved["story"] if result.article_id in moved["articles"] else result.story_id
+        return replace(result, story_id=story_id, review_event=event if stored else None)
+
+    def _split_event(self, story_id: str, store: Store, now: float) -> dict[str, Any]:
+        """`story.created` for a story a review split out: its first article and its lede."""
+        detail = store.story_detail(story_id)
+        assert detail is not None
+        first = detail["articles"][0]
+        text = store.article_texts([first["id"]])[first["id"]]
+        return build_event(
+            "story.created",
+            story={
+                "id": story_id, "title": detail["title"], "article_count": detail["article_count"]
+            },
+            article={k: first[k] for k in ("id", "url", "title", "source", "published_at")},
+            occurred_at=now,
+            novelty=None,
+            sentences=article_sentences(Article(text).paragraphs),
+            compared_with=[],
+            max_facts=self.settings.max_event_facts,
+        )  # fmt: skip
 
     def _record(
         self, origin: str, a: Analysis, store: Store, now: float

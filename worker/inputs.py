@@ -122,8 +122,9 @@ def _json_documents(origin: str, text: str) -> Iterator[Item]:
         if stripped.startswith("{") and "\n" in stripped:  # JSON Lines
             yield from _json_lines(origin, text)
             return
-        raise BadInput(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
-                       reason="bad_json") from exc
+        raise BadInput(
+            f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", reason="bad_json"
+        ) from exc
     if isinstance(whole, list):
         for i, obj in enumerate(whole, 1):
             yield _from_object(f"{origin}:{i}", obj)

@@ -96,6 +96,8 @@ class Keys:
         self.operator_log = p + "op:log"
         # string per event judged "not new" (JSON); expires with the story's data
         self.not_new_prefix = p + "op:not-new:"
+        # string per story a person merged (no review splits it again); expires with its data
+        self.reviewed_prefix = p + "op:reviewed:"
 
         # -- feeds (issue 4; worker/store/feeds_redis.py, host_slots.py) ------------------
         # set of registered feed URLs; each feed is a hash under feed(url), no TTL
@@ -159,6 +161,10 @@ class Keys:
     def event(self, event_id: str) -> str:
         """String: the event document; its existence makes add_event idempotent."""
         return self.event_prefix + event_id
+
+    def reviewed_by_person(self, story_id: str) -> str:
+        """String: the time a person merged into the story; story reviews leave it alone."""
+        return self.reviewed_prefix + story_id
 
     def not_new(self, event_id: str) -> str:
         """String: an operator's "not new" judgement of a development event (JSON)."""

@@ -147,8 +147,8 @@ class Metrics:
         """Count one input's outcome and its event (a rejection's reason is counted by
         `count_rejection`, where it is known)."""
         self.sink.inc("wirewatch_articles_ingested", result.status)
-        if result.event is not None:
-            self.sink.inc("wirewatch_events", result.event["type"])
+        for event in result.events:
+            self.sink.inc("wirewatch_events", event["type"])
 
     def count_rejection(self, reason: str) -> None:
         self.sink.inc("wirewatch_articles_rejected", reason)

@@ -98,6 +98,16 @@ class IngestResult:
     article_id: str | None = None
     event: dict[str, Any] | None = None
     error: str | None = None
+    # `story.created` of a story that a review split out of the article's story on this
+    # ingest (worker/reviewer.py); stored and delivered like `event`, not part of to_dict
+    review_event: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        del out["review_event"]
+        return out
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """Every event this ingest emitted."""
+        return [e for e in (self.event, self.review_event) if e is not None]

@@ -63,6 +63,8 @@ class Reviewer:
     def review(self, store: Store, story_id: str, *, now: float) -> dict[str, Any] | None:
         """Split a second event out of the story; what was moved, or None."""
         s = self.settings
+        if store.operator().reviewed_by_person(story_id):
+            return None
         with store.transaction():
             members, df, n_docs = self._read(store, story_id)
         verdict = second_event(

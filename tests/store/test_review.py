@@ -92,9 +92,11 @@ def test_one_event_is_left_whole(seed_docs) -> None:
     assert small.moved == ()
 
 
-def _scenario(pipeline: Pipeline, store: Store, seed_docs: list[Document]) -> dict[str, Any]:
+def _scenario(
+    pipeline: Pipeline, store: Store, seed_docs: list[Document], *, by_person: bool = False
+) -> dict[str, Any]:
     """Seeds and quake reports in; the quake story merged into the seeds' (the matcher's
-    mistake, made by hand); seed copies bring the story to a review size."""
+    mistake, made by hand, or a person's call); seed copies bring the story to a review size."""
     clock = iter(range(100))
     ingest = lambda d: pipeline.ingest(d, store, now=NOW + next(clock))  # noqa: E731
     seeds = [ingest(d) for d in seed_docs]
@@ -102,7 +104,7 @@ def _scenario(pipeline: Pipeline, store: Store, seed_docs: list[Document]) -> di
     story, quake_story = seeds[0].story_id, quakes[0].story_id
     assert {r.story_id for r in seeds} == {story} and {r.story_id for r in quakes} == {quake_story}
     assert quake_story != story
-    store.operator().merge(quake_story, story, now=NOW + 50)  # 8 articles, no review: by hand
+    store.operator().merge(quake_story, story, now=NOW + 50, by_person=by_person)  # 8 articles
     copies = [ingest(_copy(seed_docs[i], 1)) for i in (1, 2, 3)]  # the 11th is reviewed
     after = {s["id"]: s["article_count"] for s in store.list_stories()}
     new = [sid for sid in after if sid != story]
@@ -112,6 +114,8 @@ def _scenario(pipeline: Pipeline, store: Store, seed_docs: list[Document]) -> di
         "story": story,
         "quake_ids": [r.article_id for r in quakes],
         "copies": [(r.status, r.story_id) for r in copies],
+        "review_events": [r.review_event for r in copies],
+        "quake_events": store.list_events(story_id=new[0]) if len(new) == 1 else None,
         "after": after,
         "new": new,
         "new_articles": new_articles,
@@ -137,15 +141,28 @@ def _check(out: dict[str, Any]) -> None:
     assert review["from_story"] == story and review["story"] == new
     assert review["articles"] == out["quake_ids"] and review["cut"] <= 0.55
     assert out["detail"]["article_count"] == 8
+    # the ingest that set off the review announces the new story, and it is stored
+    first, second, third = out["review_events"]
+    assert first is None and second is None and third is not None
+    assert third["type"] == "story.created" and third["story"]["id"] == new
+    assert third["story"]["article_count"] == 3
+    assert third["article"]["id"] == out["quake_ids"][0]
+    assert any("7.1" in f["text"] for f in third["novel_facts"])
+    # the story's timeline: the moved articles' own events, then the announcement
+    assert out["quake_events"][-1]["id"] == third["id"]
+    assert {e["article"]["id"] for e in out["quake_events"]} <= set(out["quake_ids"])
 
 
-def test_review_splits_a_second_event_on_both_stores(settings, store, seed_docs, make_redis_store):
+def test_review_splits_a_second_event_on_both_stores(
+    settings, store, seed_docs, make_redis_store, validate_event
+):
     redis_store = make_redis_store(index_signature=Pipeline(settings).index_signature)
     via_sqlite = _scenario(Pipeline(settings), store, seed_docs)
     via_redis = _scenario(Pipeline(settings), redis_store, seed_docs)
     _check(via_sqlite)
     _check(via_redis)
-    for key in ("copies", "after", "new", "new_articles", "late_quake"):
+    validate_event(via_sqlite["review_events"][2])
+    for key in ("copies", "after", "new", "new_articles", "late_quake", "review_events"):
         assert via_redis[key] == via_sqlite[key], key
 
 
@@ -156,3 +173,13 @@ def test_review_off_leaves_the_story(tmp_path, seed_docs) -> None:
     out = _scenario(pipeline, store, seed_docs)
     assert out["after"] == {out["story"]: 11}
     store.close()
+
+
+def test_a_story_a_person_merged_is_not_split_again(settings, store, seed_docs, make_redis_store):
+    # Given the same two events, merged into one story by a person on each store
+    redis_store = make_redis_store(index_signature=Pipeline(settings).index_signature)
+    for each in (store, redis_store):
+        out = _scenario(Pipeline(settings), each, seed_docs, by_person=True)
+        # Then the review at 11 articles leaves the person's story whole
+        assert out["after"] == {out["story"]: 11}
+        assert [a["action"] for a in out["actions"]] == ["merge"]

@@ -29,11 +29,13 @@ def novel_units(payload: dict[str, Any]) -> list[dict[str, Any]]:
 
 class Operator(Protocol):
     def merge(
-        self, source_id: str, target_id: str, *, now: float, logged: bool = True
+        self, source_id: str, target_id: str, *, now: float, by_person: bool = True
     ) -> dict[str, Any]:
         """Move every article, fact key, index entry and event of `source_id` into
         `target_id` and drop `source_id`; the timeline shows both in ingest order.
 
+        `by_person`: a person's merge is logged, and the target is never split by a story
+        review (worker/reviewer.py); a review's own steps pass False.
         Returns `{"source", "target", "articles_moved"}`.
         """
         ...
@@ -44,7 +46,7 @@ class Operator(Protocol):
         *,
         now: float,
         from_story: str | None = None,
-        logged: bool = True,
+        by_person: bool = True,
     ) -> dict[str, Any]:
         """Give an article a story of its own, with its index entries and events. The new
         story's centroid and known facts are the article's own (recomputed from its stored
@@ -62,6 +64,10 @@ class Operator(Protocol):
 
         Returns `{"event", "story", "article", "units", "already_marked"}`.
         """
+        ...
+
+    def reviewed_by_person(self, story_id: str) -> bool:
+        """Whether a person merged into this story: a story review leaves it as it is."""
         ...
 
     def log(self, action: str, result: dict[str, Any], at: float) -> None:
@@ -90,10 +96,10 @@ def split_group(
     when the first article has left `story_id` (another worker reviewed it first).
     """
     op = store.operator()
-    first = op.split(article_ids[0], now=now, from_story=story_id, logged=False)
+    first = op.split(article_ids[0], now=now, from_story=story_id, by_person=False)
     for article_id in article_ids[1:]:
-        alone = op.split(article_id, now=now, from_story=story_id, logged=False)
-        op.merge(alone["story"], first["story"], now=now, logged=False)
+        alone = op.split(article_id, now=now, from_story=story_id, by_person=False)
+        op.merge(alone["story"], first["story"], now=now, by_person=False)
     result = {"from_story": story_id, "story": first["story"], "articles": list(article_ids)}
     with store.transaction():
         op.log(action, {**result, **(extra or {})}, now)

@@ -76,7 +76,7 @@ class RedisOperator:
     # -- the corrections ------------------------------------------------------------------------
     @translated
     def merge(
-        self, source_id: str, target_id: str, *, now: float, logged: bool = True
+        self, source_id: str, target_id: str, *, now: float, by_person: bool = True
     ) -> dict[str, Any]:
         if source_id == target_id:
             raise CorrectionRefused("invalid", "a story cannot be merged into itself")
@@ -124,8 +124,11 @@ class RedisOperator:
                 store.index.move(src["seq"], dst["seq"], target_id, mode="merge", n=len(dst_ids))
             )
             result = {"source": source_id, "target": target_id, "articles_moved": len(src_ids)}
-            if logged:
+            if by_person:
                 self.log("merge", result, now)
+                store.write(
+                    lambda p: p.set(k.reviewed_by_person(target_id), repr(now), px=self.ttl)
+                )
         return result
 
     @translated
@@ -135,7 +138,7 @@ class RedisOperator:
         *,
         now: float,
         from_story: str | None = None,
-        logged: bool = True,
+        by_person: bool = True,
     ) -> dict[str, Any]:
         k, store = self.keys, self.store
         with store.transaction():
@@ -198,7 +201,7 @@ class RedisOperator:
                 store.index.move(old_story["seq"], seq, new, mode="split", n=ids.index(article_id))
             )
             result = {"article": article_id, "from_story": old, "story": new}
-            if logged:
+            if by_person:
                 self.log("split", result, now)
         return result
 
@@ -238,6 +241,10 @@ class RedisOperator:
                 store.write(op)
                 self.log("not_new", result, now)
         return result
+
+    @translated
+    def reviewed_by_person(self, story_id: str) -> bool:
+        return bool(self.r.exists(self.keys.reviewed_by_person(story_id)))
 
     @translated
     def actions(self, *, limit: int = 100) -> list[dict[str, Any]]:

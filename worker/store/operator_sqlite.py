@@ -33,6 +33,11 @@ CREATE TABLE IF NOT EXISTS not_new (
     units TEXT NOT NULL,                 -- JSON [{kind, text}]: the facts judged not new
     at REAL NOT NULL
 ) WITHOUT ROWID;
+-- stories a person merged: their grouping is a person's call, no review splits them again
+CREATE TABLE IF NOT EXISTS reviewed_by_person (
+    story_id TEXT PRIMARY KEY,
+    at REAL NOT NULL
+) WITHOUT ROWID;
 """
 
 
@@ -66,7 +71,7 @@ class SqliteOperator:
         )
 
     def merge(
-        self, source_id: str, target_id: str, *, now: float, logged: bool = True
+        self, source_id: str, target_id: str, *, now: float, by_person: bool = True
     ) -> dict[str, Any]:
         if source_id == target_id:
             raise CorrectionRefused("invalid", "a story cannot be merged into itself")
@@ -102,8 +107,12 @@ class SqliteOperator:
             db.execute("DELETE FROM stories WHERE id=?", (source_id,))
             self._recount(target_id)
             result = {"source": source_id, "target": target_id, "articles_moved": moved}
-            if logged:
+            if by_person:
                 self.log("merge", result, now)
+                db.execute(
+                    "INSERT OR REPLACE INTO reviewed_by_person(story_id, at) VALUES (?, ?)",
+                    (target_id, now),
+                )
         return result
 
     def split(
@@ -112,7 +121,7 @@ class SqliteOperator:
         *,
         now: float,
         from_story: str | None = None,
-        logged: bool = True,
+        by_person: bool = True,
     ) -> dict[str, Any]:
         db = self.db
         with self.store.transaction():
@@ -161,7 +170,7 @@ class SqliteOperator:
             db.execute("UPDATE events SET story_id=? WHERE article_id=?", (new, article_id))
             self._recount(old)
             result = {"article": article_id, "from_story": old, "story": new}
-            if logged:
+            if by_person:
                 self.log("split", result, now)
         return result
 
@@ -196,6 +205,12 @@ class SqliteOperator:
             if added:
                 self.log("not_new", result, now)
         return result
+
+    def reviewed_by_person(self, story_id: str) -> bool:
+        row = self.db.execute(
+            "SELECT 1 FROM reviewed_by_person WHERE story_id=?", (story_id,)
+        ).fetchone()
+        return row is not None
 
     def actions(self, *, limit: int = 100) -> list[dict[str, Any]]:
         rows = self.db.execute(
