@@ -98,6 +98,8 @@ class Keys:
         self.not_new_prefix = p + "op:not-new:"
         # string per story a person merged (no review splits it again); expires with its data
         self.reviewed_prefix = p + "op:reviewed:"
+        # string per story under review (SET NX PX): one review of a story at a time
+        self.review_claim_prefix = p + "op:reviewing:"
 
         # -- feeds (issue 4; worker/store/feeds_redis.py, host_slots.py) ------------------
         # set of registered feed URLs; each feed is a hash under feed(url), no TTL
@@ -165,6 +167,10 @@ class Keys:
     def reviewed_by_person(self, story_id: str) -> str:
         """String: the time a person merged into the story; story reviews leave it alone."""
         return self.reviewed_prefix + story_id
+
+    def review_claim(self, story_id: str) -> str:
+        """String: held while a worker reviews the story; expires if the worker dies."""
+        return self.review_claim_prefix + story_id
 
     def not_new(self, event_id: str) -> str:
         """String: an operator's "not new" judgement of a development event (JSON)."""

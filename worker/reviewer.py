@@ -26,6 +26,7 @@ __all__ = ["Reviewer"]
 logger = logging.getLogger(__name__)
 
 MEMBER_CACHE = 20_000  # articles whose terms are kept between reviews (a few KB each)
+CLAIM_TTL_S = 60.0  # a review takes well under a second; a dead reviewer's claim lapses
 
 
 class Reviewer:
@@ -62,9 +63,19 @@ class Reviewer:
 
     def review(self, store: Store, story_id: str, *, now: float) -> dict[str, Any] | None:
         """Split a second event out of the story; what was moved, or None."""
-        s = self.settings
-        if store.operator().reviewed_by_person(story_id):
+        op = store.operator()
+        if op.reviewed_by_person(story_id):
             return None
+        if not op.claim_review(story_id, now=now, ttl_s=CLAIM_TTL_S):
+            logger.info("review of %s skipped: another review holds it", story_id)
+            return None
+        try:
+            return self._review(store, story_id, now)
+        finally:
+            op.release_review(story_id)
+
+    def _review(self, store: Store, story_id: str, now: float) -> dict[str, Any] | None:
+        s = self.settings
         with store.transaction():
             members, df, n_docs = self._read(store, story_id)
         verdict = second_event(
@@ -78,8 +89,8 @@ class Reviewer:
                 store, story_id, verdict.moved, now=now, action="review_split",
                 extra={"cut": verdict.cut},
             )  # fmt: skip
-        except CorrectionRefused as exc:  # another process changed the story first
-            logger.info("review of %s not applied: %s", story_id, exc)
+        except CorrectionRefused as exc:  # a person moved one of the articles meanwhile
+            logger.warning("review of %s stopped: %s", story_id, exc)
             return None
         logger.info(
             "review split %d of %d articles of %s into %s (cut %.3f)",

@@ -3,6 +3,7 @@ story (worker/reviewer.py), the index follows, and both stores agree."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from tests.conftest import NOW
@@ -183,3 +184,17 @@ def test_a_story_a_person_merged_is_not_split_again(settings, store, seed_docs, 
         # Then the review at 11 articles leaves the person's story whole
         assert out["after"] == {out["story"]: 11}
         assert [a["action"] for a in out["actions"]] == ["merge"]
+
+
+def test_one_review_of_a_story_at_a_time(store, settings, make_redis_store) -> None:
+    redis_store = make_redis_store(index_signature=Pipeline(settings).index_signature)
+    for each in (store, redis_store):
+        op = each.operator()
+        assert op.claim_review("s_1", now=NOW, ttl_s=60)
+        assert not op.claim_review("s_1", now=NOW + 1, ttl_s=60)  # held
+        assert op.claim_review("s_2", now=NOW + 1, ttl_s=60)  # another story
+        op.release_review("s_1")
+        assert op.claim_review("s_1", now=NOW + 2, ttl_s=0.05)
+    time.sleep(0.1)  # Redis expires the claim on its own clock
+    assert store.operator().claim_review("s_1", now=NOW + 3, ttl_s=60)  # lapsed
+    assert redis_store.operator().claim_review("s_1", now=NOW + 3, ttl_s=60)

@@ -7,7 +7,7 @@ import random
 import subprocess
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ import pytest
 from celery import Celery
 
 from worker import Document, Pipeline, Settings
+from worker.store.operator_base import split_story_id
 from worker.store.redis_store import RedisStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,19 +77,23 @@ def test_ecbplus_docs_submitted_three_times_at_once_land_together(distributed, s
         by_doc[r["input"]].append(r)
     assert len(by_doc) == 100
     store = _store(distributed["settings"])
-    # a story review (worker/reviewer.py) may move an article between its copies' results
+    # a story review (worker/reviewer.py) may move an article between its copies' results:
+    # from its story, through a story of its own for the moment between a split and a merge
+    # (operator_base.split_group), to the new story
     reviews = [a for a in store.operator().actions(limit=1000) if a["action"] == "review_split"]
     path = defaultdict(set)
     for review in reviews:
         for article in review["articles"]:
-            path[article] |= {review["from_story"], review["story"]}
+            path[article] |= {review["from_story"], review["story"], split_story_id(article)}
     for name, three in by_doc.items():
         assert len({r["article_id"] for r in three}) == 1, (name, three)
         stories = {r["story_id"] for r in three}
         assert len(stories) == 1 or stories <= path[three[0]["article_id"]], (name, three)
         assert sorted(r["status"] for r in three).count("duplicate") >= 2, three
-    stories = {r["story_id"] for r in results} - {review["story"] for review in reviews}
-    assert Counter(r["status"] for r in results)["new_story"] == len(stories)
+    created = [r["story_id"] for r in results if r["status"] == "new_story"]
+    assert len(created) == len(set(created))  # one new_story per story
+    reviewed = {story for stories in path.values() for story in stories}
+    assert {r["story_id"] for r in results} <= set(created) | reviewed
     event_ids = [r["event"]["id"] for r in results if r["event"]]
     assert len(event_ids) == len(set(event_ids))
     stored = store.list_events(limit=1000)

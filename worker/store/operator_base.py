@@ -66,6 +66,13 @@ class Operator(Protocol):
         """
         ...
 
+    def claim_review(self, story_id: str, *, now: float, ttl_s: float) -> bool:
+        """Claim the story for one review; False when another review holds an unexpired
+        claim. The claim lapses after `ttl_s` if its holder dies before `release_review`."""
+        ...
+
+    def release_review(self, story_id: str) -> None: ...
+
     def reviewed_by_person(self, story_id: str) -> bool:
         """Whether a person merged into this story: a story review leaves it as it is."""
         ...
@@ -92,15 +99,20 @@ def split_group(
 
     The first article is split off and each other one is split and merged into it, so every
     step is one of the corrections above, in its own transaction: a crash between two steps
-    leaves two consistent stories, not a broken one. Refused ("conflict") before any change
-    when the first article has left `story_id` (another worker reviewed it first).
+    leaves two consistent stories, not a broken one. The caller holds the story's review claim
+    (`claim_review`), so no other review moves its articles meanwhile; a person's correction
+    that moved one of them first makes the step refuse ("conflict").
     """
     op = store.operator()
     first = op.split(article_ids[0], now=now, from_story=story_id, by_person=False)
-    for article_id in article_ids[1:]:
-        alone = op.split(article_id, now=now, from_story=story_id, by_person=False)
-        op.merge(alone["story"], first["story"], now=now, by_person=False)
-    result = {"from_story": story_id, "story": first["story"], "articles": list(article_ids)}
-    with store.transaction():
-        op.log(action, {**result, **(extra or {})}, now)
+    moved = [article_ids[0]]
+    try:
+        for article_id in article_ids[1:]:
+            alone = op.split(article_id, now=now, from_story=story_id, by_person=False)
+            op.merge(alone["story"], first["story"], now=now, by_person=False)
+            moved.append(article_id)
+    finally:  # what was moved is logged, all of it or the part done before a refusal
+        result = {"from_story": story_id, "story": first["story"], "articles": moved}
+        with store.transaction():
+            op.log(action, {**result, **(extra or {})}, now)
     return result

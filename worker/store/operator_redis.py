@@ -243,6 +243,15 @@ class RedisOperator:
         return result
 
     @translated
+    def claim_review(self, story_id: str, *, now: float, ttl_s: float) -> bool:
+        key = self.keys.review_claim(story_id)
+        return bool(self.r.set(key, repr(now), nx=True, px=max(1, int(ttl_s * 1000))))
+
+    @translated
+    def release_review(self, story_id: str) -> None:
+        self.r.delete(self.keys.review_claim(story_id))
+
+    @translated
     def reviewed_by_person(self, story_id: str) -> bool:
         return bool(self.r.exists(self.keys.reviewed_by_person(story_id)))
 

@@ -38,6 +38,11 @@ CREATE TABLE IF NOT EXISTS reviewed_by_person (
     story_id TEXT PRIMARY KEY,
     at REAL NOT NULL
 ) WITHOUT ROWID;
+-- stories under review: one review of a story at a time (worker/reviewer.py)
+CREATE TABLE IF NOT EXISTS review_claims (
+    story_id TEXT PRIMARY KEY,
+    until REAL NOT NULL
+) WITHOUT ROWID;
 """
 
 
@@ -205,6 +210,23 @@ class SqliteOperator:
             if added:
                 self.log("not_new", result, now)
         return result
+
+    def claim_review(self, story_id: str, *, now: float, ttl_s: float) -> bool:
+        with self.store.transaction():
+            self.db.execute(
+                "DELETE FROM review_claims WHERE story_id=? AND until < ?", (story_id, now)
+            )
+            return (
+                self.db.execute(
+                    "INSERT OR IGNORE INTO review_claims(story_id, until) VALUES (?, ?)",
+                    (story_id, now + ttl_s),
+                ).rowcount
+                == 1
+            )
+
+    def release_review(self, story_id: str) -> None:
+        with self.store.transaction():
+            self.db.execute("DELETE FROM review_claims WHERE story_id=?", (story_id,))
 
     def reviewed_by_person(self, story_id: str) -> bool:
         row = self.db.execute(
