@@ -25,7 +25,7 @@ __all__ = ["Reviewer"]
 
 logger = logging.getLogger(__name__)
 
-MEMBER_CACHE = 20_000  # articles whose terms are kept between reviews (a few KB each)
+MEMBER_CACHE = 5_000  # articles whose terms are kept between reviews (~3.5 KB each on ECB+)
 CLAIM_TTL_S = 60.0  # a review takes well under a second; a dead reviewer's claim lapses
 
 

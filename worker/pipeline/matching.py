@@ -33,9 +33,11 @@ __all__ = [
     "best_story",
     "evidence",
     "evidence_keys",
+    "fact_keys",
     "join_probability",
     "merge_terms",
     "names_vector",
+    "share_known",
 ]
 
 STORY_TERMS_CAP = 400  # terms kept per story centroid: bounds row size on long-running stories
@@ -103,7 +105,8 @@ def evidence_keys(vocabulary: Iterable[str]) -> frozenset[str]:
     return frozenset(k for k in vocabulary if k.startswith(_EVIDENCE_PREFIXES))
 
 
-def _share_known(keys: frozenset[str], known: frozenset[str]) -> float:
+def share_known(keys: frozenset[str], known: frozenset[str]) -> float:
+    """The share of `keys` that `known` holds (0.5 when there are none: no evidence)."""
     return len(keys & known) / len(keys) if keys else 0.5
 
 
@@ -115,11 +118,11 @@ def evidence(
     story_vec: Mapping[str, float],
 ) -> Evidence:
     """The evidence for one candidate; `story_vec` is its centroid weighted like the article."""
-    numbers, dates = _fact_keys(vocabulary)
+    numbers, dates = fact_keys(vocabulary)
     return _evidence(cosine(vec, story_vec), names, numbers, dates, candidate, story_vec)
 
 
-def _fact_keys(vocabulary: Iterable[str]) -> tuple[frozenset[str], frozenset[str]]:
+def fact_keys(vocabulary: Iterable[str]) -> tuple[frozenset[str], frozenset[str]]:
     """The article's number keys and date keys, which the evidence compares."""
     keys = evidence_keys(vocabulary)
     return (
@@ -139,8 +142,8 @@ def _evidence(
     return Evidence(
         cosine=similarity,
         names=cosine(names, names_vector(story_vec)),
-        numbers=_share_known(numbers, candidate.known_keys),
-        dates=_share_known(dates, candidate.known_keys),
+        numbers=share_known(numbers, candidate.known_keys),
+        dates=share_known(dates, candidate.known_keys),
     )
 
 
@@ -158,7 +161,7 @@ def best_story(
     Ties go to the story id that sorts first, so the choice never depends on input order.
     """
     names = names_vector(vec)
-    numbers, dates = _fact_keys(vocabulary)  # once per article, not per candidate
+    numbers, dates = fact_keys(vocabulary)  # once per article, not per candidate
     weigher = Weigher(df, n_docs)
     best: tuple[float, str, Evidence] | None = None
     for c in sorted(candidates, key=lambda c: c.story_id):
@@ -168,8 +171,8 @@ def best_story(
         e = Evidence(
             cosine=similarity,
             names=names_similarity,
-            numbers=_share_known(numbers, c.known_keys),
-            dates=_share_known(dates, c.known_keys),
+            numbers=share_known(numbers, c.known_keys),
+            dates=share_known(dates, c.known_keys),
         )
         p = join_probability(e, model)
         if best is None or p > best[0]:

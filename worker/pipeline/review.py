@@ -23,7 +23,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from worker.pipeline.matching import Evidence, join_probability, names_vector
+from worker.pipeline.matching import (
+    Evidence,
+    fact_keys,
+    join_probability,
+    names_vector,
+    share_known,
+)
 from worker.pipeline.salience import Weigher, cosine
 
 __all__ = ["REVIEW_SIZES", "Member", "Verdict", "pair_probabilities", "second_event"]
@@ -50,21 +56,13 @@ class Verdict:
     moved: tuple[str, ...]  # the second event's articles, in story order
 
 
-def _share(mine: frozenset[str], theirs: frozenset[str]) -> float:
-    return len(mine & theirs) / len(mine) if mine else 0.5
-
-
 def pair_probabilities(members: Sequence[Member], df: Mapping[str, int], n_docs: int) -> np.ndarray:
     """Symmetric matrix of the probability that two members report the same event (the
     matcher's model, each article in turn playing the story), zero on the diagonal."""
     weigher = Weigher(df, n_docs)
     vecs = [weigher(m.terms) for m in members]
     names = [names_vector(v) for v in vecs]
-    split = [
-        (frozenset(k for k in m.keys if k.startswith("n:")),
-         frozenset(k for k in m.keys if k.startswith("d:")))
-        for m in members
-    ]  # fmt: skip
+    split = [fact_keys(m.keys) for m in members]  # (numbers, dates) of each member
     n = len(members)
     out = np.zeros((n, n))
     for i in range(n):
@@ -75,8 +73,8 @@ def pair_probabilities(members: Sequence[Member], df: Mapping[str, int], n_docs:
                 e = Evidence(
                     cosine=sim,
                     names=name_sim,
-                    numbers=_share(split[a][0], members[b].keys),
-                    dates=_share(split[a][1], members[b].keys),
+                    numbers=share_known(split[a][0], members[b].keys),
+                    dates=share_known(split[a][1], members[b].keys),
                 )
                 p += join_probability(e) / 2
             out[i, j] = out[j, i] = p

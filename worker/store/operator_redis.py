@@ -43,13 +43,6 @@ class RedisOperator:
         except KeyError:
             raise CorrectionRefused("not_found", f"no story {story_id!r}") from None
 
-    def _rows(self, article_ids: list[str]) -> dict[str, dict[str, Any]]:
-        with self.r.pipeline(transaction=False) as p:
-            for a in article_ids:
-                p.hget(self.keys.article(a), "row")
-            found = p.execute()
-        return {a: json.loads(row) for a, row in zip(article_ids, found, strict=True) if row}
-
     # -- writes (buffered) ----------------------------------------------------------------------
     def log(self, action: str, result: dict[str, Any], at: float) -> None:
         doc = json.dumps({"action": action, "at": at, **result}, sort_keys=True)
@@ -85,7 +78,9 @@ class RedisOperator:
             src, dst = self._story(source_id), self._story(target_id)
             src_ids = store.story_article_ids(source_id)
             dst_ids = store.story_article_ids(target_id)
-            moved = {a: {**row, "story_id": target_id} for a, row in self._rows(src_ids).items()}
+            moved = {
+                a: {**row, "story_id": target_id} for a, row in store.article_rows(src_ids).items()
+            }
             facts = self.r.hgetall(k.story_fact_keys(source_id))
             events = self.r.lrange(k.story_events(source_id), 0, -1)
             terms: dict[str, int] = json.loads(dst["terms"])
@@ -142,7 +137,7 @@ class RedisOperator:
     ) -> dict[str, Any]:
         k, store = self.keys, self.store
         with store.transaction():
-            row = self._rows([article_id]).get(article_id)
+            row = self.store.article_rows([article_id]).get(article_id)
             if row is None:
                 raise CorrectionRefused("not_found", f"no article {article_id!r}")
             old = row["story_id"]
@@ -218,7 +213,7 @@ class RedisOperator:
                     "invalid", "only story.new_development events can be marked not new"
                 )
             article_id = event["article"]["id"]
-            row = self._rows([article_id]).get(article_id)
+            row = self.store.article_rows([article_id]).get(article_id)
             story_id = row["story_id"] if row else event["story"]["id"]  # after merges: now
             units = novel_units(event)
             already = bool(self.r.exists(k.not_new(event_id)))

@@ -287,16 +287,16 @@ class RedisStore:
         return {a: s for a, s in zip(article_ids, sigs, strict=True) if s is not None}
 
     @translated
-    def article_texts(self, article_ids: list[str]) -> dict[str, str]:
+    def article_rows(self, article_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The stored rows of those `article_ids` that exist (one round trip)."""
         with self.r.pipeline(transaction=False) as p:
             for a in article_ids:
                 p.hget(self.keys.article(a), "row")
             rows = p.execute()
-        return {
-            a: json.loads(row)["text"]
-            for a, row in zip(article_ids, rows, strict=True)
-            if row is not None
-        }
+        return {a: json.loads(row) for a, row in zip(article_ids, rows, strict=True) if row}
+
+    def article_texts(self, article_ids: list[str]) -> dict[str, str]:
+        return {a: row["text"] for a, row in self.article_rows(article_ids).items()}
 
     def add_article(self, row: dict[str, Any], sentences: list[tuple[Any, ...]]) -> None:
         k, ttl = self.keys, self.retention_ms
