@@ -88,7 +88,9 @@ def oracle_rows(order: list[str], docs: dict[str, Doc], gold: dict[str, str]) ->
     return rows
 
 
-def fit(rows: list[tuple], l2: float = 1e-3) -> tuple[dict[str, float], float]:
+def fit(
+    rows: list[tuple], l2: float = 1e-3, features: list[str] = FEATURES
+) -> tuple[dict[str, float], float]:
     """Logistic regression by Newton's method; returns (weights by feature, bias)."""
     x = np.array([[1.0, *r[0]] for r in rows])
     y = np.array([r[1] for r in rows], dtype=float)
@@ -101,7 +103,7 @@ def fit(rows: list[tuple], l2: float = 1e-3) -> tuple[dict[str, float], float]:
         w -= step
         if np.abs(step).max() < 1e-8:
             break
-    return {f: round(float(v), 3) for f, v in zip(FEATURES, w[1:], strict=True)}, round(
+    return {f: round(float(v), 3) for f, v in zip(features, w[1:], strict=True)}, round(
         float(w[0]), 3
     )
 

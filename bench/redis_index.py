@@ -89,7 +89,18 @@ from redis.connection import AbstractConnection  # noqa: E402
 
 from bench.machine import machine_info  # noqa: E402
 from worker.pipeline.fingerprint import Signer, band_keys, lsh_params  # noqa: E402
+from worker.pipeline.timing import EventTime  # noqa: E402
 from worker.store.redis_store import RedisStore  # noqa: E402
+
+
+def ingested(at: float) -> EventTime:
+    """An undated article ingested at `at` (the index does not look at time sources)."""
+    return EventTime(at, "ingested", at)
+
+
+def line_of(story_id: str) -> str:
+    """A storyline id per story: the index benchmark does not group stories."""
+    return "l_" + story_id[2:]
 
 NUM_PERM, SEED, SCHEME = 128, 1, "affine32"
 DUP_PARAMS = lsh_params(0.5, NUM_PERM)  # (25, 5), as the pipeline's dup index
@@ -318,9 +329,11 @@ def fill_ours(store: RedisStore, client: redis.Redis[bytes], c: Corpus, n: int) 
         rt0, t0 = RoundTrips.n, time.perf_counter()
         with store.transaction():
             if c.first[i]:
-                store.create_story(c.story_ids[i], None, c.at[i])
+                store.create_story(
+                    c.story_ids[i], None, ingested(c.at[i]), storyline_id=line_of(c.story_ids[i])
+                )
             store.add_article(row, [])
-            store.update_story(c.story_ids[i], terms={}, seen_at=c.at[i], development_at=None)
+            store.update_story(c.story_ids[i], terms={}, when=ingested(c.at[i]), developed=False)
             store.index_add(dup, c.ids[i], c.story_ids[i], story_keys=story)
         insert_s += time.perf_counter() - t0
         trips += RoundTrips.n - rt0
@@ -561,9 +574,11 @@ def ttl_variant(
         at = now - (n - i) * 0.001
         with store.transaction():
             if c.first[i]:
-                store.create_story(c.story_ids[i], None, at)
+                store.create_story(
+                    c.story_ids[i], None, ingested(at), storyline_id=line_of(c.story_ids[i])
+                )
             store.add_article(row, [])
-            store.update_story(c.story_ids[i], terms={}, seen_at=at, development_at=None)
+            store.update_story(c.story_ids[i], terms={}, when=ingested(at), developed=False)
             store.index_add(band_keys(c.dup_sig[i], *DUP_PARAMS, tag=b"d"), c.ids[i],
                             c.story_ids[i], story_keys=band_keys(c.story_sig[i], *STORY_PARAMS,
                                                                  tag=b"s"))  # fmt: skip

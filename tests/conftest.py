@@ -50,7 +50,7 @@ def seed_docs() -> list[Document]:
 
 @pytest.fixture(scope="session")
 def validate_event() -> Callable[[dict], None]:
-    schema = json.loads((ROOT / "worker" / "schemas" / "event.v1.json").read_text())
+    schema = json.loads((ROOT / "worker" / "schemas" / "event.v2.json").read_text())
     validator = jsonschema.Draft202012Validator(
         schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
     )

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from tests.conftest import ROOT, SEEDS
 from worker.cli import main
 
-KEYS = {"input", "status", "story_id", "article_id", "event", "error"}
+KEYS = {"input", "status", "story_id", "storyline_id", "article_id", "event", "error"}
 
 
 @pytest.fixture
@@ -41,6 +41,8 @@ def test_ingest_json_prints_one_object_per_input_in_order(run, validate_event):
     assert all(set(line) == KEYS for line in lines)
     assert [line["status"] for line in lines][0] == "new_story"
     assert {line["story_id"] for line in lines} == {lines[0]["story_id"]}
+    assert {line["storyline_id"] for line in lines} == {lines[0]["storyline_id"]}
+    assert lines[0]["storyline_id"].startswith("l_")
     assert lines[2]["status"] == lines[4]["status"] == "development"
     for line in lines:
         if line["event"]:

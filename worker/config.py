@@ -6,6 +6,7 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,16 @@ class Settings:
     # (worker/pipeline/matching.py: cosine, names, numbers, dates) reaches this; measured on ECB+
     story_min_probability: float = 0.15
     story_window_s: int = 4 * 86400  # a story inactive for longer no longer takes articles
+    # -- storylines (worker/pipeline/storylines.py): the stories of one topic over weeks
+    storyline_window_s: int = 21 * 86400  # a storyline inactive for longer takes no stories
+    storyline_min_probability: float = 0.15  # measured on merged Timeline17 (bench/storylines.py)
+    # log-odds added to a candidate story in the article's storyline (and its figures and
+    # dates are not held against it); measured with ECB+ and Timeline17 (docs/benchmarks.md)
+    storyline_story_bonus: float = 1.0
+    # -- event time (worker/pipeline/timing.py): a publication time is believed when it is at
+    # most this far in the future and not before the floor; else the ingestion time is used
+    published_max_skew_s: int = 900
+    published_floor: str = "1990-01-01"
     # a story that grows to 4, 6, 8, 11, ... 64 articles is reviewed for a second event
     # (worker/pipeline/review.py): its articles are moved out when the best normalised cut of
     # the story's article graph is at most this (0 turns reviews off); measured on ECB+
@@ -109,7 +120,7 @@ class Settings:
             v = getattr(self, name)
             if not 0 < v <= 1:
                 raise ValueError(f"{name} must be in (0, 1], got {v!r}")
-        for name in ("story_min_probability", "min_novelty"):
+        for name in ("story_min_probability", "min_novelty", "storyline_min_probability"):
             v = getattr(self, name)
             if not 0 <= v <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {v!r}")
@@ -117,6 +128,7 @@ class Settings:
             raise ValueError(f"num_perm must be in [16, 1024], got {self.num_perm!r}")
         for name in (
             "salient_terms", "story_window_s", "max_input_bytes", "max_event_facts",
+            "storyline_window_s",
             "redis_retention_s", "task_visibility_timeout_s", "task_result_ttl_s",
         ):  # fmt: skip
             v = getattr(self, name)
@@ -158,8 +170,23 @@ class Settings:
             raise ValueError(
                 f"fetch_host_interval_s must be in [0, 3600], got {self.fetch_host_interval_s!r}"
             )
+        if self.published_max_skew_s < 0:
+            raise ValueError(f"published_max_skew_s must be >= 0, got {self.published_max_skew_s!r}")
+        self.published_floor_ts  # noqa: B018 -- parse now: a bad date fails at boot
         self.allowed_networks  # noqa: B018 -- parse now: a bad CIDR fails at boot
         _check_webhooks(self)  # -- webhooks: a bad schedule fails at boot too
+
+    @property
+    def published_floor_ts(self) -> float:
+        """`published_floor` (an ISO date or date-time, UTC unless it says) as Unix time."""
+        try:
+            floor = datetime.fromisoformat(self.published_floor)
+        except ValueError:
+            raise ValueError(
+                f"published_floor must be an ISO date such as 1990-01-01, got "
+                f"{self.published_floor!r}"
+            ) from None
+        return (floor if floor.tzinfo else floor.replace(tzinfo=UTC)).timestamp()
 
     @property
     def allowed_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:

@@ -23,8 +23,11 @@ from worker.pipeline.fingerprint import Signer, band_keys, estimate_jaccard, lsh
 from worker.pipeline.matching import Candidate, best_story, evidence_keys, merge_terms
 from worker.pipeline.novelty import Novelty, assess
 from worker.pipeline.salience import salient_terms, weigh
+from worker.pipeline.storylines import StorylineMatch, best_storyline
+from worker.pipeline.timing import EventTime, event_time
+from worker.pipeline.titles import headline
 from worker.reviewer import Reviewer
-from worker.store.base import Store, StoryRow
+from worker.store.base import Store, StorylineRow, StoryRow
 from worker.store.redis_store import RedisStore
 from worker.store.sqlite import SqliteStore
 
@@ -54,6 +57,7 @@ class Pipeline:
         self.extract_config = extract.make_config()
         self._since_reset = 0
         self._since_prune = 0
+        self._clock: float | None = None  # newest publication time ingested: the stream's clock
         self.reviewer = Reviewer(settings)
 
     @property
@@ -96,9 +100,24 @@ class Pipeline:
         if self._since_prune >= PRUNE_EVERY:
             self._since_prune = 0
             with store.transaction():
-                pruned = store.prune_index(now - self.settings.story_window_s)
+                pruned = store.prune_index(self.prune_before(now))
             logger.info("pruned %d LSH rows of stories past their window", pruned)
         return result
+
+    def prune_before(self, now: float) -> float:
+        """Stories last seen before this time leave the index: past both windows on the
+        stream's clock (the newest publication time ingested, never past `now`), so an
+        archive replayed today keeps its stories while its own time says they are live."""
+        s = self.settings
+        clock = now if self._clock is None else min(now, self._clock)
+        return clock - max(s.story_window_s, s.storyline_window_s)
+
+    def event_time(self, published_ts: float | None, now: float) -> EventTime:
+        """The article's event time (worker/pipeline/timing.py) under these settings."""
+        s = self.settings
+        return event_time(
+            published_ts, now, max_skew_s=s.published_max_skew_s, floor_ts=s.published_floor_ts
+        )
 
     @contextmanager
     def _stage(self, name: str, *, inner: bool = False) -> Iterator[None]:
@@ -156,11 +175,13 @@ class Pipeline:
         assert detail is not None
         first = detail["articles"][0]
         text = store.article_texts([first["id"]])[first["id"]]
+        line = store.storylines([detail["storyline_id"]])[detail["storyline_id"]]
         return build_event(
             "story.created",
             story={
                 "id": story_id, "title": detail["title"], "article_count": detail["article_count"]
             },
+            storyline={"id": line.id, "title": line.title, "story_count": line.story_count},
             article={k: first[k] for k in ("id", "url", "title", "source", "published_at")},
             occurred_at=now,
             novelty=None,
@@ -176,8 +197,11 @@ class Pipeline:
         s = self.settings
         same = store.article_by_hash(a.content_hash)
         if same is not None:  # byte-for-byte the same words: nothing to store, no event
-            return IngestResult(origin, "duplicate", same["story_id"], same["id"]), 0
-        at = a.published_ts if a.published_ts is not None else now
+            row = store.stories([same["story_id"]]).get(same["story_id"])
+            storyline = row.storyline_id if row else None
+            result = IngestResult(origin, "duplicate", same["story_id"], same["id"])
+            return replace(result, storyline_id=storyline), 0
+        when = self.event_time(a.published_ts, now)
         article_id = "a_" + a.content_hash[:16]
         n_docs = store.doc_count()
         df = store.doc_freqs(a.terms)
@@ -190,40 +214,52 @@ class Pipeline:
         version, revision_of = 1, None
         story_id: str | None
         row: StoryRow | None = None
+        line: StorylineRow | None = None
         if previous is not None:  # a wire updating its story in place: same story, new version
             story_id, match, similarity = previous["story_id"], "revision", None
             version, revision_of = previous["version"] + 1, previous["id"]
         else:
             with self._stage("match", inner=True):
-                match, similarity, row = self._match(
-                    a, store, vec, df, n_docs, dup_keys, story_keys, at
+                match, similarity, row, line = self._match(
+                    a, store, vec, df, n_docs, dup_keys, story_keys, when
                 )
             story_id = row.id if row else None
 
         # every read happens above this line and in this block; only writes follow it, so a
         # store may buffer the writes and apply them atomically at commit (RedisStore does)
         novelty: Novelty | None = None
-        if story_id is None:
+        story_terms: dict[str, int] = {}
+        if story_id is None:  # a new story, in the storyline chosen or a new one
             story_id = "s_" + a.content_hash[:16]
             title, count, compared = a.article.title or _headline(a), 0, []
             status, event_type = "new_story", "story.created"
-            story_terms: dict[str, int] = {}
         else:
             row = row or store.stories([story_id])[story_id]
             title, count, story_terms = row.title, row.article_count, row.terms
             compared = store.story_article_ids(story_id)
+            status, event_type = "duplicate", ""
+        if row is not None and (line is None or line.id != row.storyline_id):
+            line = store.storylines([row.storyline_id]).get(row.storyline_id)
+        storyline_id = line.id if line else "l_" + a.content_hash[:16]
+        if line is not None:  # novelty is judged against everything the storyline holds
             with self._stage("novelty", inner=True):
-                novelty = assess(a.sentences, store.known_keys(story_id, a.vocabulary))
+                novelty = assess(a.sentences, store.known_keys(storyline_id, a.vocabulary))
             developed = novelty.is_development(
                 min_new_weight=s.min_new_weight, min_novelty=s.min_novelty
             )
-            status = "development" if developed else "duplicate"
-            event_type = "story.new_development" if developed else ""
+            if status == "duplicate" and developed:
+                status, event_type = "development", "story.new_development"
+        storyline = {
+            "id": storyline_id,
+            "title": line.title if line else title,
+            "story_count": (line.story_count if line else 0) + (count == 0),
+        }
         event = None
         if event_type:
             event = self._event(
                 event_type,
                 story={"id": story_id, "title": title, "article_count": count + 1},
+                storyline=storyline,
                 article_id=article_id,
                 a=a,
                 novelty=novelty,
@@ -231,13 +267,15 @@ class Pipeline:
                 now=now,
             )
 
+        if line is None:
+            store.create_storyline(storyline_id, title, when)
         if count == 0:
-            store.create_story(story_id, title, at)
+            store.create_story(story_id, title, when, storyline_id=storyline_id)
         new_units = {id(u) for n in (novelty.sentences if novelty else ()) for u in n.new_units}
         sentence_rows = []
         for x in a.sentences:
             units = json.dumps([u.to_dict() for u in x.units]) if x.units else "[]"
-            new = units  # a new story: every unit is new
+            new = units  # a new storyline: every unit is new
             if novelty is not None:
                 fresh = [u for u in x.units if id(u) in new_units]
                 if len(fresh) < len(x.units):  # all new: the same JSON, not serialised twice
@@ -264,27 +302,38 @@ class Pipeline:
                 "language": a.article.language,
                 "site_name": a.article.site_name,
                 "text": a.article.text,
-                "event_time": at,
+                "event_time": when.at,
+                "time_source": when.source,
                 "ingested_at": now,
                 "dup_sig": a.dup_signature.tobytes(),
             },
             sentence_rows,
         )
         store.add_keys(story_id, a.vocabulary, article_id)
+        store.add_keys(storyline_id, a.vocabulary, article_id)
+        developed = status == "development"
         store.update_story(
-            story_id,
-            terms=merge_terms(story_terms, a.terms),
-            seen_at=at,
-            development_at=at if status == "development" else None,
+            story_id, terms=merge_terms(story_terms, a.terms), when=when, developed=developed
+        )
+        store.update_storyline(
+            storyline_id,
+            terms=merge_terms(line.terms if line else {}, a.terms),
+            when=when,
+            new_story=count == 0,
+            developed=developed,
         )
         store.add_document_terms(a.terms)
         store.index_add(dup_keys, article_id, story_id, story_keys=story_keys)
 
         if event is not None:
             store.add_event(event, at=now)
+        if when.published is not None:
+            self._clock = max(self._clock or when.published, when.published)
         self.reviewer.remember(article_id, a.terms, a.vocabulary)
         logger.info("%s %s -> %s %s (%s)", origin, article_id, status, story_id, match)
-        result = IngestResult(origin, status, story_id, article_id, event)  # type: ignore[arg-type]
+        result = IngestResult(
+            origin, status, story_id, article_id, event, storyline_id=storyline_id  # type: ignore[arg-type]
+        )
         return result, count + 1
 
     def _match(
@@ -296,9 +345,10 @@ class Pipeline:
         n_docs: int,
         dup_keys: list[int],
         story_keys: list[int],
-        at: float,
-    ) -> tuple[str, float | None, StoryRow | None]:
-        """How the article joins a story ("new": it does not) and the story's row."""
+        when: EventTime,
+    ) -> tuple[str, float | None, StoryRow | None, StorylineRow | None]:
+        """How the article joins a story ("new": it does not), the story's row, and the
+        storyline a new story would join (None: a new storyline)."""
         s = self.settings
         window = s.story_window_s
         # 1. a syndicated or lightly edited copy of a stored article
@@ -309,42 +359,63 @@ class Pipeline:
             scored = sorted(
                 (-estimate_jaccard(a.dup_signature, np.frombuffer(sigs[aid], dtype=np.uint32)), sid)
                 for aid, sid in hits
-                if abs(at - stories[sid].last_seen_at) <= window
+                if sid in stories and stories[sid].span.admits(when, window)
             )
             if scored and -scored[0][0] >= s.dup_min_jaccard:
-                return "near_duplicate", round(-scored[0][0], 4), stories[scored[0][1]]
-        # 2. the same story told by another outlet: salient-term candidates, verified
+                return "near_duplicate", round(-scored[0][0], 4), stories[scored[0][1]], None
+        # 2. the storylines of the stories sharing salient-term bands, in their window
         story_hits = store.index_story_hits(story_keys)
         ranked = sorted((-n, sid) for sid, n in story_hits.items())  # most shared bands first
-        rows = store.stories(sid for _, sid in ranked[: 2 * s.story_candidates])
+        rows = store.stories(sid for _, sid in ranked[: 3 * s.story_candidates])
+        lines = {
+            lid: line
+            for lid, line in store.storylines({r.storyline_id for r in rows.values()}).items()
+            if line.span.admits(when, s.storyline_window_s)
+        }
+        all_terms = {t for row in rows.values() for t in row.terms} | {
+            t for line in lines.values() for t in line.terms
+        }
+        df_all = {**store.doc_freqs(all_terms - df.keys()), **df}
+        chosen: StorylineMatch = best_storyline(
+            vec,
+            [(lid, line.terms) for lid, line in lines.items()],
+            df_all,
+            n_docs,
+            s.storyline_min_probability,
+        )
+        line = lines.get(chosen.storyline_id) if chosen.storyline_id else None
+        # 3. the same story told by another outlet or developed: candidates verified
         candidates = [
-            rows[sid]
-            for _, sid in ranked
-            if sid in rows and abs(at - rows[sid].last_seen_at) <= window
+            rows[sid] for _, sid in ranked if sid in rows and rows[sid].span.admits(when, window)
         ][: s.story_candidates]
         if not candidates:
-            return "new", None, None
-        all_terms = {t for row in candidates for t in row.terms}
-        df_all = {**store.doc_freqs(all_terms - df.keys()), **df}
+            return "new", None, None, line
         keys = evidence_keys(a.vocabulary)
         known = store.known_keys_many([r.id for r in candidates], keys)
+        in_line = line.id if line else None
         m = best_story(
             vec,
             keys,
-            [Candidate(r.id, r.terms, frozenset(known[r.id])) for r in candidates],
+            [
+                Candidate(r.id, r.terms, frozenset(known[r.id]), r.storyline_id == in_line)
+                for r in candidates
+            ],
             df_all,
             n_docs,
             s.story_min_probability,
+            storyline_bonus=s.storyline_story_bonus,
         )
         if m.story_id is None:
-            return "new", m.probability, None
-        return "same_story", m.probability, next(r for r in candidates if r.id == m.story_id)
+            return "new", m.probability, None, line
+        joined = next(r for r in candidates if r.id == m.story_id)
+        return "same_story", m.probability, joined, line
 
     def _event(
         self,
         event_type: str,
         *,
         story: dict[str, Any],
+        storyline: dict[str, Any],
         article_id: str,
         a: Analysis,
         novelty: Novelty | None,
@@ -355,6 +426,7 @@ class Pipeline:
         return build_event(
             event_type,
             story=story,
+            storyline=storyline,
             article={
                 "id": article_id,
                 "url": art.url,
@@ -372,7 +444,4 @@ class Pipeline:
 
 def _headline(a: Analysis) -> str | None:
     """A title for a story whose first article has none: its first sentence, shortened."""
-    if not a.sentences:
-        return None
-    first = a.sentences[0].text
-    return first if len(first) <= 100 else first[:99].rsplit(" ", 1)[0] + "\u2026"
+    return headline(a.sentences[0].text) if a.sentences else None

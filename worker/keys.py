@@ -36,8 +36,18 @@ class Keys:
         self.lock = p + "lock"
         # counter giving stories their creation order (`seq`), as SQLite's rowid does
         self.story_seq = p + "seq:story"
+        # counters giving storylines and articles theirs (ties in list_storylines, the order
+        # of export_articles); scripts INCR them at commit, so they cost no round trip
+        self.storyline_seq = p + "seq:storyline"
+        self.article_seq = p + "seq:article"
         # zset story -> COALESCE(last_development_at, created_at): `wirewatch stories` order
         self.stories_by_activity = p + "stories"
+        # zset storyline -> last_seen_at (its newest article's event time): the storylines
+        # list's order and its `since` filter
+        self.storylines_by_activity = p + "storylines"
+        # zset storyline -> unix time its data keys expire; prune_index drops expired ones
+        # from both storyline sorted sets (storylines are not in the LSH index)
+        self.storyline_expiry = p + "expiry:storylines"
         # zset story seq -> unix time its data keys expire; the sweep in prune_index drops
         # expired stories from the index and the global sorted sets, so none grows unbounded
         self.story_expiry = p + "expiry"
@@ -67,6 +77,10 @@ class Keys:
         self.articles_suffix = ":articles"
         self.fact_keys_suffix = ":facts"
         self.events_suffix = ":events"
+        # a storyline's keys expire retention_s after it was last touched: every touch of one
+        # of its stories touches it too and refreshes its three keys, so it outlives them
+        self.storyline_prefix = p + "sl:"
+        self.stories_suffix = ":stories"
 
         # -- webhooks (issue 5; worker/store/webhooks_redis.py) ---------------------------
         # set of endpoint ids; each endpoint is a hash under webhook_endpoint(id), no TTL
@@ -147,8 +161,28 @@ class Keys:
         """List of the story's event ids, oldest first (`wirewatch events --story`)."""
         return self.story(story_id) + self.events_suffix
 
+    def storyline(self, storyline_id: str) -> str:
+        """Hash: the storyline row (title, times, counts, seq, centroid terms as JSON)."""
+        return self.storyline_prefix + storyline_id
+
+    def storyline_stories(self, storyline_id: str) -> str:
+        """Set of the storyline's story ids (they may have expired before it)."""
+        return self.storyline(storyline_id) + self.stories_suffix
+
+    def storyline_fact_keys(self, storyline_id: str) -> str:
+        """Hash fact key -> article that first brought it to the storyline: what novelty
+        compares against (a storyline holds every fact of its stories)."""
+        return self.storyline(storyline_id) + self.fact_keys_suffix
+
+    def fact_keys(self, owner_id: str) -> str:
+        """The fact keys hash of a story (`s_` id) or a storyline (`l_` id)."""
+        if owner_id.startswith("l_"):
+            return self.storyline_fact_keys(owner_id)
+        return self.story_fact_keys(owner_id)
+
     def article(self, article_id: str) -> str:
-        """Hash: the article row as JSON, its near-duplicate signature and its sentences."""
+        """Hash: the article row as JSON, its near-duplicate signature, its sentences and its
+        `seq` (ingest order)."""
         return self.article_prefix + article_id
 
     def content_hash(self, content_hash: str) -> str:

@@ -101,6 +101,7 @@ class IngestResult:
     # `story.created` of a story that a review split out of the article's story on this
     # ingest (worker/reviewer.py); stored and delivered like `event`, not part of to_dict
     review_event: dict[str, Any] | None = None
+    storyline_id: str | None = None  # the developing topic the story belongs to
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

@@ -66,6 +66,7 @@ def test_event_payload_stays_small_with_hundreds_of_facts():
     event = build_event(
         "story.new_development",
         story={"id": "s_" + "0" * 16, "title": "t", "article_count": 2},
+        storyline={"id": "l_" + "0" * 16, "title": "t", "story_count": 1},
         article={
             "id": "a_" + "1" * 16,
             "url": None,

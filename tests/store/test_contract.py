@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from worker.pipeline.timing import EventTime, Span
 from worker.store.base import Store, StoryRow
 from worker.store.redis_store import RedisStore
 from worker.store.sqlite import SqliteStore
@@ -25,6 +25,30 @@ def sid(n: int) -> str:
     return f"s_{n:016x}"
 
 
+def lid(n: int) -> str:
+    return f"l_{n:016x}"
+
+
+def ingested(at: float) -> EventTime:
+    """An undated article's event time: its ingestion time."""
+    return EventTime(at, "ingested", at)
+
+
+def published(at: float, ingested_at: float) -> EventTime:
+    """A dated article's event time: its publication time."""
+    return EventTime(at, "published", ingested_at)
+
+
+def new_story(
+    store: Store, n: int, title: str | None, when: EventTime, *, line: int | None = None
+) -> None:
+    """Story `n` in storyline `line` (a storyline of its own, number `n`, by default), with the
+    storyline created when the story is its first; inside a transaction."""
+    if line is None or not store.storylines([lid(line)]):
+        store.create_storyline(lid(n if line is None else line), title, when)
+    store.create_story(sid(n), title, when, storyline_id=lid(n if line is None else line))
+
+
 def band_keys(seed: int, n: int) -> list[int]:
     """Random signed 64-bit band keys, as fingerprint.band_keys makes them."""
     rng = random.Random(seed)
@@ -38,8 +62,8 @@ def article_row(article_id: str, story_id: str, **over: Any) -> dict[str, Any]:
         "content_hash": "h" + article_id, "canonical_url": None, "version": 1,
         "revision_of": None, "url": None, "title": "T", "source": None, "author": None,
         "published_at": None, "language": "en", "site_name": None,
-        "text": "Some text.", "event_time": 100.0, "ingested_at": 100.0,
-        "dup_sig": bytes(range(16)),
+        "text": "Some text.", "event_time": 100.0, "time_source": "ingested",
+        "ingested_at": 100.0, "dup_sig": bytes(range(16)),
     }  # fmt: skip
     return {**row, **over}
 
@@ -61,27 +85,6 @@ def event(n: int, story_id: str, article_id: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[..., Store]]:
-    """Factory of stores of one backend; calls share the same underlying data."""
-    opened: list[SqliteStore] = []
-    if request.param == "redis":
-        make_redis = request.getfixturevalue("make_redis_store")
-
-        def make(signature: str = SIG) -> Store:
-            return make_redis(index_signature=signature)  # type: ignore[no-any-return]
-    else:
-
-        def make(signature: str = SIG) -> Store:
-            s = SqliteStore(str(tmp_path / "contract.db"), index_signature=signature)
-            opened.append(s)
-            return s
-
-    yield make
-    for s in opened:
-        s.close()
-
-
 @pytest.fixture
 def store(make_store: Callable[..., Store]) -> Store:
     return make_store()
@@ -90,11 +93,16 @@ def store(make_store: Callable[..., Store]) -> Store:
 def _story_with_articles(store: Store, n: int, *, at: float, articles: int = 1) -> list[str]:
     ids = [aid(n * 100 + i) for i in range(articles)]
     with store.transaction():
-        store.create_story(sid(n), f"story {n}", at)
+        new_story(store, n, f"story {n}", ingested(at))
     for i, a in enumerate(ids):
+        when = ingested(at + i)
         with store.transaction():
-            store.add_article(article_row(a, sid(n), event_time=at + i), sentences(a))
-            store.update_story(sid(n), terms={"w": i + 1}, seen_at=at + i, development_at=None)
+            row = article_row(a, sid(n), event_time=at + i, ingested_at=at + i)
+            store.add_article(row, sentences(a))
+            store.update_story(sid(n), terms={"w": i + 1}, when=when, developed=False)
+            store.update_storyline(
+                lid(n), terms={"w": i + 1}, when=when, new_story=i == 0, developed=False
+            )
     return ids
 
 
@@ -112,28 +120,33 @@ def test_store_counts_documents_per_term(store):
 def test_store_story_keeps_newest_time_counts_and_centroid(store):
     # Given a new story
     with store.transaction():
-        store.create_story(sid(1), "Talks", 100.0)
-    assert store.stories([sid(1), sid(9)]) == {sid(1): StoryRow(sid(1), "Talks", 100.0, 0, {})}
+        new_story(store, 1, "Talks", ingested(100.0))
+    assert store.stories([sid(1), sid(9)]) == {
+        sid(1): StoryRow(sid(1), "Talks", 100.0, 0, {}, lid(1), Span(None, None, 100.0))
+    }
     # When a development arrives, then an older article
     with store.transaction():
-        store.update_story(sid(1), terms={"a": 2}, seen_at=200.0, development_at=200.0)
+        store.update_story(sid(1), terms={"a": 2}, when=ingested(200.0), developed=True)
     with store.transaction():
-        store.update_story(sid(1), terms={"a": 3}, seen_at=150.0, development_at=None)
+        store.update_story(sid(1), terms={"a": 3}, when=ingested(150.0), developed=False)
     # Then last_seen_at is the newest, counts add up, the centroid is the last one given
     summary = store.story_summary(sid(1))
     assert summary == {
         "seq": 1, "id": sid(1), "title": "Talks", "created_at": 100.0, "last_seen_at": 200.0,
         "last_development_at": 200.0, "article_count": 2, "development_count": 1,
-        "terms": '{"a": 3}',
+        "terms": '{"a": 3}', "storyline_id": lid(1), "first_published_at": None,
+        "last_published_at": None, "last_ingested_at": 200.0,
     }  # fmt: skip
-    assert store.stories([sid(1)])[sid(1)] == StoryRow(sid(1), "Talks", 200.0, 2, {"a": 3})
+    assert store.stories([sid(1)])[sid(1)] == StoryRow(
+        sid(1), "Talks", 200.0, 2, {"a": 3}, lid(1), Span(None, None, 200.0)
+    )
 
 
 def test_store_finds_articles_by_hash_and_latest_by_url(store):
     # Given a story with two versions of one URL
     url = "https://wire.example/a"
     with store.transaction():
-        store.create_story(sid(1), None, 100.0)
+        new_story(store, 1, None, ingested(100.0))
         first = article_row(aid(1), sid(1), canonical_url=url, dup_sig=b"\x01" * 8)
         store.add_article(first, sentences(aid(1)))
     with store.transaction():
@@ -157,7 +170,7 @@ def test_store_finds_articles_by_hash_and_latest_by_url(store):
 def test_store_fact_keys_keep_the_first_article(store):
     # Given facts from two articles
     with store.transaction():
-        store.create_story(sid(1), "T", 1.0)
+        new_story(store, 1, "T", ingested(1.0))
         store.add_keys(sid(1), ["umerov", "istanb"], aid(1))
     with store.transaction():
         store.add_keys(sid(1), ["istanb", "galuzi"], aid(2))
@@ -201,7 +214,7 @@ def test_store_index_finds_shared_bands(store):
 def test_store_add_event_is_idempotent(store):
     # Given a stored event
     with store.transaction():
-        store.create_story(sid(1), "T", 1.0)
+        new_story(store, 1, "T", ingested(1.0))
         assert store.add_event(event(1, sid(1), aid(1)), at=1.0) is True
         assert store.add_event(event(1, sid(1), aid(1)), at=1.0) is False
     # When the same event is added again by a later transaction
@@ -223,10 +236,14 @@ def test_store_add_event_is_idempotent(store):
 def test_store_transaction_rollback_leaves_nothing(store):
     # Given a transaction that writes everything, then fails
     with pytest.raises(RuntimeError, match="boom"), store.transaction():
-        store.create_story(sid(1), "T", 1.0)
+        new_story(store, 1, "T", ingested(1.0))
         store.add_article(article_row(aid(1), sid(1), canonical_url="u"), sentences(aid(1)))
         store.add_keys(sid(1), ["k"], aid(1))
-        store.update_story(sid(1), terms={"a": 1}, seen_at=2.0, development_at=2.0)
+        store.add_keys(lid(1), ["k"], aid(1))
+        store.update_story(sid(1), terms={"a": 1}, when=ingested(2.0), developed=True)
+        store.update_storyline(
+            lid(1), terms={"a": 1}, when=ingested(2.0), new_story=True, developed=True
+        )
         store.add_document_terms(["a"])
         store.index_add(band_keys(1, 25), aid(1), sid(1), story_keys=band_keys(2, 64))
         store.add_event(event(1, sid(1), aid(1)), at=1.0)
@@ -234,6 +251,10 @@ def test_store_transaction_rollback_leaves_nothing(store):
         raise RuntimeError("boom")
     # Then nothing of it is visible
     assert store.stories([sid(1)]) == {}
+    assert store.storylines([lid(1)]) == {}
+    assert store.known_keys(lid(1), ["k"]) == set()
+    assert store.list_storylines() == []
+    assert list(store.export_articles()) == []
     assert store.article_by_hash("h" + aid(1)) is None
     assert store.latest_by_url("u") is None
     assert store.known_keys(sid(1), ["k"]) == set()
@@ -245,8 +266,9 @@ def test_store_transaction_rollback_leaves_nothing(store):
     assert store.list_stories() == []
     # And the store still works afterwards
     with store.transaction():
-        store.create_story(sid(1), "T", 1.0)
+        new_story(store, 1, "T", ingested(1.0))
     assert list(store.stories([sid(1)])) == [sid(1)]
+    assert list(store.storylines([lid(1)])) == [lid(1)]
 
 
 def test_store_prune_drops_index_entries_of_old_stories_only(store):
@@ -281,7 +303,7 @@ def test_store_story_pruned_then_revived_is_indexed_again(store):
     # When a revision joins it later and is indexed
     with store.transaction():
         store.add_article(article_row(aid(101), sid(1), event_time=900.0), sentences(aid(101)))
-        store.update_story(sid(1), terms={}, seen_at=900.0, development_at=None)
+        store.update_story(sid(1), terms={}, when=ingested(900.0), developed=False)
         store.index_add(band_keys(3, 25), aid(101), sid(1), story_keys=band_keys(2, 64)[:8])
     # Then the new entries are found, the pruned ones stay gone, and a later sweep keeps them
     assert store.index_query(band_keys(3, 25)) == [(aid(101), sid(1))]
@@ -311,7 +333,7 @@ def test_store_views_show_stories_articles_facts_and_rejections(store):
             article_row(aid(102), sid(1), status="development"),
             sentences(aid(102), "Second one.", "Third one."),
         )
-        store.update_story(sid(1), terms={}, seen_at=300.0, development_at=300.0)
+        store.update_story(sid(1), terms={}, when=ingested(300.0), developed=True)
     for i, origin in enumerate(["x.bin", "y.bin"]):
         with store.transaction():
             store.add_rejection(origin, "binary", "binary input", float(i))
@@ -319,8 +341,9 @@ def test_store_views_show_stories_articles_facts_and_rejections(store):
     listed = store.list_stories()
     assert [s["id"] for s in listed] == [sid(1), sid(2)]
     assert listed[0] == {
-        "id": sid(1), "title": "story 1", "article_count": 3, "development_count": 1,
-        "created_at": 100.0, "last_seen_at": 300.0, "last_development_at": 300.0,
+        "id": sid(1), "title": "story 1", "storyline_id": lid(1), "article_count": 3,
+        "development_count": 1, "created_at": 100.0, "last_seen_at": 300.0,
+        "last_development_at": 300.0,
     }  # fmt: skip
     assert [s["id"] for s in store.list_stories(limit=1)] == [sid(1)]
     # And a story's detail lists its articles in order with the facts each added
@@ -334,7 +357,8 @@ def test_store_views_show_stories_articles_facts_and_rejections(store):
     assert detail["articles"][0]["added_facts"] == []
     assert set(detail) == {
         "seq", "id", "title", "created_at", "last_seen_at", "last_development_at",
-        "article_count", "development_count", "articles",
+        "article_count", "development_count", "articles", "storyline_id",
+        "first_published_at", "last_published_at", "last_ingested_at",
     }  # fmt: skip
     assert set(detail["articles"][0]) == {
         "id", "input", "status", "match", "similarity", "novelty", "version", "revision_of",
@@ -362,10 +386,10 @@ def test_store_lists_stories_filtered_by_time_title_and_developments(store):
               "Istanbul talks resume"]  # fmt: skip
     for n, title in enumerate(titles):
         with store.transaction():
-            store.create_story(sid(n), title, 100.0 + n)
+            new_story(store, n, title, ingested(100.0 + n))
     for n, at in ((2, 200.0), (4, 150.0)):
         with store.transaction():
-            store.update_story(sid(n), terms={"w": 1}, seen_at=at, development_at=at)
+            store.update_story(sid(n), terms={"w": 1}, when=ingested(at), developed=True)
     ids = lambda **f: [s["id"] for s in store.list_stories(**f)]  # noqa: E731
     # Then each filter keeps the matching stories, newest activity first, before the limit
     assert ids() == [sid(2), sid(4), sid(3), sid(1), sid(0)]

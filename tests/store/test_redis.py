@@ -13,7 +13,18 @@ import pytest
 import redis
 
 from tests.redis_server import _free_port
-from tests.store.test_contract import aid, article_row, band_keys, event, sentences, sid
+from tests.store.test_contract import (
+    aid,
+    article_row,
+    band_keys,
+    event,
+    ingested,
+    lid,
+    new_story,
+    published,
+    sentences,
+    sid,
+)
 from worker.errors import TransientError
 from worker.keys import Keys
 from worker.store.redis_store import RedisStore
@@ -25,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RACER = textwrap.dedent(
     """
     import sys, time
-    from tests.store.test_contract import article_row, sid
+    from tests.store.test_contract import article_row, ingested, new_story, sid
     from worker.keys import Keys
     from worker.store.redis_store import RedisStore
 
@@ -46,14 +57,14 @@ RACER = textwrap.dedent(
         with store.transaction():
             found = decide()
             if found is None:
-                store.create_story(sid(n), "t", 1.0)
+                new_story(store, n, "t", ingested(1.0))
                 store.add_article(article_row("a_" + "0" * 15 + str(n), sid(n),
                                               content_hash="h-same-content"), [])
     else:
         found = decide()
         with store.transaction():
             if found is None:
-                store.create_story(sid(n), "t", 1.0)
+                new_story(store, n, "t", ingested(1.0))
                 store.add_article(article_row("a_" + "0" * 15 + str(n), sid(n),
                                               content_hash="h-same-content"), [])
     print("found" if found else "created")
@@ -117,13 +128,14 @@ def test_redis_commit_after_lock_expiry_writes_nothing(make_redis_store):
     slow, fast = make_redis_store(lock_ttl_ms=50), make_redis_store()
     # When the slow one tries to commit
     with pytest.raises(TransientError, match="nothing was written") as err, slow.transaction():
-        slow.create_story(sid(1), "slow", 1.0)
+        new_story(slow, 1, "slow", ingested(1.0))
         time.sleep(0.1)
         with fast.transaction():
-            fast.create_story(sid(2), "fast", 1.0)
+            new_story(fast, 2, "fast", ingested(1.0))
     # Then its writes are dropped, the other's stand, and the error says retry
     assert err.value.reason == "store_busy"
     assert list(fast.stories([sid(1), sid(2)])) == [sid(2)]
+    assert list(fast.storylines([lid(1), lid(2)])) == [lid(2)]
     assert fast.r.get(fast.keys.lock) is None
 
 
@@ -132,7 +144,7 @@ def test_redis_commit_after_own_lock_expired_writes_nothing(make_redis_store):
     slow = make_redis_store(lock_ttl_ms=20)
     # When it commits late
     with pytest.raises(TransientError, match="outlived its lock"), slow.transaction():
-        slow.create_story(sid(1), "slow", 1.0)
+        new_story(slow, 1, "slow", ingested(1.0))
         time.sleep(0.06)
     # Then nothing is written
     assert slow.stories([sid(1)]) == {}
@@ -177,7 +189,7 @@ def test_redis_index_queries_are_one_round_trip(make_redis_store, redis_url):
     pool = redis.ConnectionPool.from_url(redis_url, connection_class=CountingConnection)
     store = make_redis_store(client=redis.Redis(connection_pool=pool))
     with store.transaction():
-        store.create_story(sid(1), "T", 1.0)
+        new_story(store, 1, "T", ingested(1.0))
         for n in (100, 101):
             store.add_article(article_row(aid(n), sid(1)), sentences(aid(n)))
             store.index_add(band_keys(n, 25), aid(n), sid(1), story_keys=band_keys(7, 64))
@@ -202,41 +214,48 @@ def test_redis_prune_and_retention_leave_no_keys_behind(make_redis_store):
     # Given a short retention and an indexed story with an event
     store = make_redis_store(retention_s=0.3)
     with store.transaction():
-        store.create_story(sid(1), "T", 100.0)
+        new_story(store, 1, "T", ingested(100.0))
         store.add_article(article_row(aid(1), sid(1), canonical_url="u"), sentences(aid(1)))
         store.add_keys(sid(1), ["k"], aid(1))
-        store.update_story(sid(1), terms={"a": 1}, seen_at=100.0, development_at=None)
+        store.add_keys(lid(1), ["k"], aid(1))
+        store.update_story(sid(1), terms={"a": 1}, when=ingested(100.0), developed=False)
+        store.update_storyline(
+            lid(1), terms={"a": 1}, when=ingested(100.0), new_story=True, developed=False
+        )
         store.index_add(band_keys(1, 25), aid(1), sid(1), story_keys=band_keys(2, 64))
         store.add_event(event(1, sid(1), aid(1)), at=100.0)
     before = set(store.r.scan_iter(match=store.keys.prefix + "*"))
     assert store.keys.index_story(1).encode() in before
+    assert store.keys.storyline_fact_keys(lid(1)).encode() in before
     # When the window passes (prune) and then the retention
     with store.transaction():
         assert store.prune_index(500.0) > 0
     time.sleep(0.4)
     with store.transaction():
         store.prune_index(500.0)  # also forgets stories whose data expired
-    # Then only the global keys remain: no story, article, fact, event or index entry
+    # Then only the global keys remain: no story, storyline, article, fact, event or index
+    # entry, and neither sorted set of storylines names it any more
     left = {k.decode() for k in store.r.scan_iter(match=store.keys.prefix + "*")}
     k = store.keys
-    assert left <= {k.meta, k.doc_freqs, k.story_seq, k.events}, left
-    assert store.list_stories() == []
-    assert store.story_detail(sid(1)) is None
+    assert left <= {k.meta, k.doc_freqs, k.story_seq, k.storyline_seq, k.article_seq, k.events}
+    assert store.list_stories() == [] and store.list_storylines() == []
+    assert store.story_detail(sid(1)) is None and store.storyline_detail(lid(1)) is None
+    assert list(store.export_articles()) == []
 
 
 def test_redis_touch_refreshes_the_story_ttl(make_redis_store):
     # Given a story whose keys have used up over 1/8 of their retention
     store = make_redis_store(retention_s=2.0)
     with store.transaction():
-        store.create_story(sid(1), "T", 1.0)
+        new_story(store, 1, "T", ingested(1.0))
         store.add_article(article_row(aid(1), sid(1)), [])
-        store.update_story(sid(1), terms={}, seen_at=1.0, development_at=None)
+        store.update_story(sid(1), terms={}, when=ingested(1.0), developed=False)
     time.sleep(0.3)
     old = store.r.pttl(store.keys.article(aid(1)))
     # When a new article touches the story
     with store.transaction():
         store.add_article(article_row(aid(2), sid(1)), [])
-        store.update_story(sid(1), terms={}, seen_at=2.0, development_at=None)
+        store.update_story(sid(1), terms={}, when=ingested(2.0), developed=False)
     # Then the earlier article's keys are refreshed with the story's
     assert store.r.pttl(store.keys.article(aid(1))) > old + 200
     assert store.r.pttl(store.keys.content_hash("h" + aid(1))) > old + 200
@@ -264,10 +283,100 @@ def test_redis_events_stream_carries_each_event_once(make_redis_store):
 def test_redis_writes_outside_a_transaction_are_refused(make_redis_store):
     store = make_redis_store()
     with pytest.raises(RuntimeError, match=r"inside store.transaction\(\)"):
-        store.create_story(sid(1), "T", 1.0)
+        store.create_story(sid(1), "T", ingested(1.0), storyline_id=lid(1))
+    with pytest.raises(RuntimeError, match=r"inside store.transaction\(\)"):
+        store.create_storyline(lid(1), "T", ingested(1.0))
 
 
 def test_redis_index_add_needs_story_bands_apart(make_redis_store):
     store = make_redis_store()
     with pytest.raises(TypeError, match="story_keys"), store.transaction():
         store.index_add(band_keys(1, 89), aid(1), sid(1))
+
+
+def test_redis_storyline_outlives_its_stories(make_redis_store):
+    # Given a storyline of two stories, the first touched at once, the second later
+    store = make_redis_store(retention_s=2.0)
+    with store.transaction():
+        new_story(store, 1, "T", ingested(1.0))
+        store.create_story(sid(2), "U", ingested(1.0), storyline_id=lid(1))
+        store.update_story(sid(1), terms={}, when=ingested(1.0), developed=False)
+        store.add_keys(lid(1), ["k"], aid(1))
+        store.update_storyline(
+            lid(1), terms={}, when=ingested(1.0), new_story=True, developed=False
+        )
+    time.sleep(0.15)  # less than 1/8 of the retention: the story keeps its TTL
+    story_ttl = store.r.pttl(store.keys.story(sid(1)))
+    # When another article touches the story and its storyline
+    with store.transaction():
+        store.update_story(sid(1), terms={}, when=ingested(2.0), developed=False)
+        store.update_storyline(
+            lid(1), terms={}, when=ingested(2.0), new_story=False, developed=False
+        )
+    # Then the storyline's keys are refreshed on every touch: they outlive the story's
+    k = store.keys
+    for key in (k.storyline(lid(1)), k.storyline_stories(lid(1)), k.storyline_fact_keys(lid(1))):
+        assert store.r.pttl(key) > story_ttl + 100, key
+    assert store.r.pttl(k.story(sid(1))) <= story_ttl
+    assert store.r.smembers(k.storyline_stories(lid(1))) == {sid(1).encode(), sid(2).encode()}
+
+
+def test_redis_stories_read_their_storylines_in_the_same_round_trip(make_redis_store, redis_url):
+    # Given two stories of two storylines, through a client that counts round trips
+    pool = redis.ConnectionPool.from_url(redis_url, connection_class=CountingConnection)
+    store = make_redis_store(client=redis.Redis(connection_pool=pool))
+    for n in (1, 2):
+        with store.transaction():
+            new_story(store, n, f"T{n}", published(10.0 * n, 100.0))
+            store.update_storyline(
+                lid(n), terms={"a": n}, when=published(10.0 * n, 100.0), new_story=True,
+                developed=False,
+            )  # fmt: skip
+    store.stories([sid(1)])  # loads the script once
+    with store.transaction():
+        # When a transaction reads the stories, then their storylines
+        before = CountingConnection.sends
+        rows = store.stories([sid(1), sid(2), sid(9)])
+        after_stories = CountingConnection.sends
+        lines = store.storylines({r.storyline_id for r in rows.values()})
+        after_lines = CountingConnection.sends
+        # and a storyline no story read named
+        store.storylines([lid(1), lid(9)])
+        after_other = CountingConnection.sends
+    # Then the stories take one round trip and bring their storylines with them
+    assert (after_stories - before, after_lines - after_stories) == (1, 0)
+    assert after_other - after_lines == 1  # lid(9) is read, in one round trip
+    assert set(lines) == {lid(1), lid(2)} and lines[lid(2)].terms == {"a": 2}
+    assert lines[lid(2)].story_count == 1 and lines[lid(2)].span.first_published == 20.0
+    # And outside a transaction nothing is remembered: storylines reads again
+    before = CountingConnection.sends
+    assert list(store.storylines([lid(1)])) == [lid(1)]
+    assert CountingConnection.sends - before == 1
+
+
+def test_redis_storyline_read_in_a_transaction_is_not_stale_in_the_next(make_redis_store):
+    # Given a storyline read along with its story in one transaction and changed in it
+    store = make_redis_store()
+    with store.transaction():
+        new_story(store, 1, "T", ingested(1.0))
+    with store.transaction():
+        store.stories([sid(1)])
+        store.update_storyline(
+            lid(1), terms={"b": 1}, when=ingested(2.0), new_story=True, developed=False
+        )
+        # Then, as every read of a transaction, it does not see the transaction's writes
+        assert store.storylines([lid(1)])[lid(1)].terms == {}
+    # And the next transaction sees them
+    with store.transaction():
+        store.stories([sid(1)])
+        assert store.storylines([lid(1)])[lid(1)].terms == {"b": 1}
+
+
+def test_redis_version_1_keyspace_refuses_to_open(make_redis_store):
+    # Given a keyspace a version 1 store built (no storylines)
+    store = make_redis_store()
+    store.r.hset(store.keys.meta, "schema_version", "1")
+    # When version 2 opens it
+    # Then it refuses, naming both versions
+    with pytest.raises(ValueError, match=r"built with schema_version='1'.*'2'"):
+        make_redis_store()

@@ -123,6 +123,7 @@ def _scenario(
         "late_quake": (late_quake.status, late_quake.story_id),
         "actions": store.operator().actions(),
         "detail": store.story_detail(story),
+        "storylines": store.list_storylines(),
     }
 
 
@@ -142,6 +143,9 @@ def _check(out: dict[str, Any]) -> None:
     assert review["from_story"] == story and review["story"] == new
     assert review["articles"] == out["quake_ids"] and review["cut"] <= 0.55
     assert out["detail"]["article_count"] == 8
+    # the split-out story stays in the storyline (the quake's own went with the merge)
+    assert [(r["story_count"], r["article_count"]) for r in out["storylines"]] == [(2, 12)]
+    assert out["storylines"][0]["id"] == out["detail"]["storyline_id"]
     # the ingest that set off the review announces the new story, and it is stored
     first, second, third = out["review_events"]
     assert first is None and second is None and third is not None
@@ -163,7 +167,9 @@ def test_review_splits_a_second_event_on_both_stores(
     _check(via_sqlite)
     _check(via_redis)
     validate_event(via_sqlite["review_events"][2])
-    for key in ("copies", "after", "new", "new_articles", "late_quake", "review_events"):
+    for key in (
+        "copies", "after", "new", "new_articles", "late_quake", "review_events", "storylines",
+    ):  # fmt: skip
         assert via_redis[key] == via_sqlite[key], key
 
 

@@ -12,7 +12,7 @@ from worker.pipeline.novelty import Novelty
 
 __all__ = ["EVENT_VERSION", "MAX_EVENT_BYTES", "build_event", "event_id"]
 
-EVENT_VERSION = 1
+EVENT_VERSION = 2  # 2: `storyline`; a story opened in a storyline lists what it adds
 MAX_EVENT_BYTES = 16_000  # consumers are promised well under 20 KB
 MAX_SENTENCE_CHARS = 600
 MAX_UNITS_PER_FACT = 12
@@ -30,6 +30,7 @@ def build_event(
     event_type: str,
     *,
     story: dict[str, Any],
+    storyline: dict[str, Any],
     article: dict[str, Any],
     occurred_at: float,
     novelty: Novelty | None,
@@ -37,10 +38,14 @@ def build_event(
     compared_with: list[str],
     max_facts: int,
 ) -> dict[str, Any]:
-    """One event document; facts are capped in count, length and total bytes."""
+    """One event document; facts are capped in count, length and total bytes.
+
+    `novelty` is what the article adds to its storyline; None for the first story of a new
+    storyline, whose lede says what it is about.
+    """
     if novelty is not None:
         facts = [_fact(n.sentence, n.new_units) for n in novelty.sentences]
-    else:  # a new story: everything is new; its lede says what the story is
+    else:  # a new storyline: everything is new; its lede says what the story is
         facts = [_fact(s, s.units) for s in sentences if s.units][:LEDE_SENTENCES]
     event: dict[str, Any] = {
         "version": EVENT_VERSION,
@@ -48,6 +53,7 @@ def build_event(
         "type": event_type,
         "occurred_at": datetime.fromtimestamp(occurred_at, UTC).isoformat(timespec="seconds"),
         "story": story,
+        "storyline": storyline,
         "article": article,
         "novelty": novelty.score if novelty is not None else None,
         "novel_facts": facts[:max_facts],

@@ -56,6 +56,7 @@ class Candidate:
     story_id: str
     terms: Mapping[str, int]
     known_keys: frozenset[str]
+    in_storyline: bool = False  # the story belongs to the storyline the article belongs to
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,13 +91,16 @@ def names_vector(vec: Mapping[str, float]) -> dict[str, float]:
     return {t: v / norm for t, v in part.items()}
 
 
-def join_probability(e: Evidence, model: tuple[Mapping[str, float], float] | None = None) -> float:
+def join_probability(
+    e: Evidence, model: tuple[Mapping[str, float], float] | None = None, *, bonus: float = 0.0
+) -> float:
     """The logistic model: probability that the article reports the candidate story's event.
 
-    `model` is (weights, bias), for fitting; the fitted WEIGHTS and BIAS by default.
+    `model` is (weights, bias), for fitting; the fitted WEIGHTS and BIAS by default. `bonus`
+    is added to the log-odds (a candidate in the article's storyline).
     """
     weights, bias = model or (WEIGHTS, BIAS)
-    z = bias + sum(w * getattr(e, k) for k, w in weights.items())
+    z = bias + bonus + sum(w * getattr(e, k) for k, w in weights.items())
     return 1.0 / (1.0 + math.exp(-z))
 
 
@@ -155,9 +159,13 @@ def best_story(
     n_docs: int,
     min_probability: float,
     model: tuple[Mapping[str, float], float] | None = None,
+    storyline_bonus: float = 0.0,
 ) -> Match:
     """The candidate most likely to be the article's story, if likely enough.
 
+    A candidate in the article's storyline (who and where agree over time) does not hold the
+    article's new figures and dates against it: a development brings them. Its number and date
+    evidence is at least neutral, and its log-odds gain `storyline_bonus`.
     Ties go to the story id that sorts first, so the choice never depends on input order.
     """
     names = names_vector(vec)
@@ -174,7 +182,9 @@ def best_story(
             numbers=share_known(numbers, c.known_keys),
             dates=share_known(dates, c.known_keys),
         )
-        p = join_probability(e, model)
+        if c.in_storyline:
+            e = Evidence(e.cosine, e.names, max(e.numbers, 0.5), max(e.dates, 0.5))
+        p = join_probability(e, model, bonus=storyline_bonus if c.in_storyline else 0.0)
         if best is None or p > best[0]:
             best = (p, c.story_id, e)
     if best is None:

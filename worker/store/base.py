@@ -7,34 +7,51 @@ own writes: RedisStore buffers the writes and applies them at commit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from worker.pipeline.timing import EventTime, Span
 from worker.store.feeds_base import FeedRegistry
 from worker.store.operator_base import Operator
 from worker.store.webhooks import WebhookStore
 
-__all__ = ["Store", "StoryRow"]
+__all__ = ["Store", "StoryRow", "StorylineRow"]
 
 
 @dataclass(frozen=True, slots=True)
 class StoryRow:
-    """A story as the matcher needs it."""
+    """A story as the matcher needs it; `last_seen_at` is its newest article's event time."""
 
     id: str
     title: str | None
     last_seen_at: float
     article_count: int
     terms: dict[str, int]
+    storyline_id: str
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class StorylineRow:
+    """A storyline as the matcher needs it."""
+
+    id: str
+    title: str | None
+    story_count: int
+    article_count: int
+    terms: dict[str, int]
+    span: Span
 
 
 class Store(Protocol):
     """Articles, stories, facts, events, rejections, document frequencies and the LSH index.
 
     Article rows (`article_by_hash`, `latest_by_url`) are plain dicts with the keys given to
-    `add_article`. Ids are `a_`/`s_` + 16 hex digits, as `Pipeline` makes them.
+    `add_article`. Ids are `a_`/`s_`/`l_` (article, story, storyline) + 16 hex digits, as
+    `Pipeline` makes them. A storyline's fact keys live beside its stories' (`known_keys` and
+    `add_keys` take either id).
     """
 
     def transaction(self) -> AbstractContextManager[None]:
@@ -112,12 +129,35 @@ class Store(Protocol):
         """The stories that exist among `story_ids`."""
         ...
 
-    def create_story(self, story_id: str, title: str | None, at: float) -> None: ...
+    def create_story(
+        self, story_id: str, title: str | None, when: EventTime, *, storyline_id: str
+    ) -> None:
+        """A new story in `storyline_id` (which exists or is created in this transaction)."""
+        ...
 
     def update_story(
-        self, story_id: str, *, terms: dict[str, int], seen_at: float, development_at: float | None
+        self, story_id: str, *, terms: dict[str, int], when: EventTime, developed: bool
     ) -> None:
-        """One more article joined: new centroid, newest time, counts."""
+        """One more article joined: new centroid, its clocks (`Span.joined`), counts."""
+        ...
+
+    # -- storylines
+    def storylines(self, storyline_ids: Iterable[str]) -> dict[str, StorylineRow]:
+        """The storylines that exist among `storyline_ids`."""
+        ...
+
+    def create_storyline(self, storyline_id: str, title: str | None, when: EventTime) -> None: ...
+
+    def update_storyline(
+        self,
+        storyline_id: str,
+        *,
+        terms: dict[str, int],
+        when: EventTime,
+        new_story: bool,
+        developed: bool,
+    ) -> None:
+        """One more article joined (and, if `new_story`, one more story)."""
         ...
 
     def story_summary(self, story_id: str) -> dict[str, Any]:
@@ -179,6 +219,23 @@ class Store(Protocol):
 
     def story_count(self) -> int:
         """How many stories the store holds (the `wirewatch_stories` gauge)."""
+        ...
+
+    def list_storylines(
+        self, *, limit: int = 50, since: float | None = None, query: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Storylines, the most recently active first (`since`: seen at or after; `query`:
+        title holds it, case-insensitive)."""
+        ...
+
+    def storyline_detail(self, storyline_id: str) -> dict[str, Any] | None:
+        """A storyline with its stories (as `list_stories` rows), oldest first."""
+        ...
+
+    def export_articles(self) -> Iterator[dict[str, Any]]:
+        """Every stored article, in ingest order: `id`, `story_id`, `storyline_id`, `url`,
+        `title`, `source`, `published_at`, `status`, `event_time`, `time_source`,
+        `ingested_at`."""
         ...
 
     def story_detail(self, story_id: str) -> dict[str, Any] | None:

@@ -14,12 +14,17 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from worker.store.base import Store
 
-__all__ = ["Operator", "novel_units", "split_group", "split_story_id"]
+__all__ = ["Operator", "novel_units", "split_group", "split_story_id", "split_storyline_id"]
 
 
 def split_story_id(article_id: str) -> str:
     """The id of the story an article is split into (the same on both stores)."""
     return "s_" + hashlib.sha1(f"split|{article_id}".encode()).hexdigest()[:16]
+
+
+def split_storyline_id(story_id: str) -> str:
+    """The id of the storyline a story is split into (the same on both stores)."""
+    return "l_" + hashlib.sha1(f"split|{story_id}".encode()).hexdigest()[:16]
 
 
 def novel_units(payload: dict[str, Any]) -> list[dict[str, Any]]:
@@ -48,7 +53,9 @@ class Operator(Protocol):
         from_story: str | None = None,
         by_person: bool = True,
     ) -> dict[str, Any]:
-        """Give an article a story of its own, with its index entries and events. The new
+        """Give an article a story of its own, in the same storyline, dated by the article's
+        event time and titled by its title (else its first sentence), with its index entries
+        and events. The new
         story's centroid and known facts are the article's own (recomputed from its stored
         text, worker/pipeline/contribution.py); the old story's centroid loses the article's
         term counts and its facts lose those the article brought first.
@@ -56,6 +63,18 @@ class Operator(Protocol):
         Refused ("conflict") when `from_story` is given and the article is no longer in it.
         Returns `{"article", "from_story", "story"}`.
         """
+        ...
+
+    def merge_storylines(self, source_id: str, target_id: str, *, now: float) -> dict[str, Any]:
+        """Move every story of storyline `source_id` into `target_id` (centroid and known
+        facts with them) and drop `source_id`; logged.
+        Returns `{"source", "target", "stories_moved"}`."""
+        ...
+
+    def split_storyline(self, story_id: str, *, now: float) -> dict[str, Any]:
+        """Give a story a storyline of its own: its centroid share and the facts its articles
+        brought go with it. Refused ("conflict") when it is alone in its storyline already.
+        Returns `{"story", "from_storyline", "storyline"}`."""
         ...
 
     def mark_not_new(self, event_id: str, *, now: float) -> dict[str, Any]:

@@ -4,7 +4,9 @@ Each correction is one RedisStore transaction: reads under the store's lock, the
 in one fenced MULTI, so ingests never see half a merge. The index records move with a Lua
 script (MOVE in redis_scripts.py) that renumbers the article ordinals of near-duplicate
 records as the story lists change; the log is a capped list and "not new" judgements expire
-with their story's data.
+with their story's data. A storyline's counts and clocks are recounted from its stories as
+the correction leaves them (computed here from the reads: a transaction's reads do not see
+its own buffered writes), as SQLite recounts them with a query.
 """
 
 from __future__ import annotations
@@ -14,8 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from worker.errors import CorrectionRefused
 from worker.pipeline.contribution import contribution, without_terms
-from worker.store.operator_base import novel_units, split_story_id
+from worker.pipeline.timing import EventTime
+from worker.pipeline.titles import headline
+from worker.store.operator_base import novel_units, split_story_id, split_storyline_id
 from worker.store.redis_lock import translated
+from worker.store.redis_scripts import STAMP_SEQ
+from worker.store.redis_views import story_row, storyline_row
 
 if TYPE_CHECKING:
     from redis.client import Pipeline
@@ -43,6 +49,23 @@ class RedisOperator:
         except KeyError:
             raise CorrectionRefused("not_found", f"no story {story_id!r}") from None
 
+    def _storyline(self, storyline_id: str) -> dict[str, Any]:
+        raw = self.r.hgetall(self.keys.storyline(storyline_id))
+        if not raw:
+            raise CorrectionRefused("not_found", f"no storyline {storyline_id!r}")
+        return storyline_row(raw)
+
+    def _members(self, storyline_id: str) -> list[dict[str, Any]]:
+        """The live stories of a storyline (expired ones and ones moved away left out)."""
+        k = self.keys
+        ids = sorted(m.decode() for m in self.r.smembers(k.storyline_stories(storyline_id)))
+        with self.r.pipeline(transaction=False) as p:
+            for story_id in ids:
+                p.hgetall(k.story(story_id))
+            raws = p.execute()
+        rows = [story_row(raw) for raw in raws if raw]
+        return [r for r in rows if r["storyline_id"] == storyline_id]
+
     # -- writes (buffered) ----------------------------------------------------------------------
     def log(self, action: str, result: dict[str, Any], at: float) -> None:
         doc = json.dumps({"action": action, "at": at, **result}, sort_keys=True)
@@ -66,6 +89,36 @@ class RedisOperator:
             p.pexpire(key, self.ttl)
         p.zadd(k.story_expiry, {str(seq): at + self.ttl / 1000})
 
+    def _keep_storyline(self, p: Pipeline[bytes], storyline_id: str, at: float) -> None:
+        """Every key of the storyline lives `retention_s` from now, like a touched one's."""
+        k = self.keys
+        for key in (k.storyline(storyline_id), k.storyline_stories(storyline_id),
+                    k.storyline_fact_keys(storyline_id)):  # fmt: skip
+            p.pexpire(key, self.ttl)
+        p.zadd(k.storyline_expiry, {storyline_id: at + self.ttl / 1000})
+
+    def _recount_storyline(
+        self, p: Pipeline[bytes], storyline_id: str, stories: list[dict[str, Any]], at: float
+    ) -> None:
+        """Counts and clocks of a storyline from its `stories` as the correction leaves them;
+        a storyline left with none is dropped (with its facts)."""
+        k = self.keys
+        if not stories:
+            p.delete(k.storyline(storyline_id), k.storyline_stories(storyline_id),
+                     k.storyline_fact_keys(storyline_id))  # fmt: skip
+            p.zrem(k.storylines_by_activity, storyline_id)
+            p.zrem(k.storyline_expiry, storyline_id)
+            return
+        totals = _totals(stories)
+        p.hset(k.storyline(storyline_id), mapping={
+            f: v if isinstance(v, int) else repr(v) for f, v in totals.items() if v is not None
+        })  # fmt: skip
+        absent = [f for f, v in totals.items() if v is None]
+        if absent:
+            p.hdel(k.storyline(storyline_id), *absent)
+        p.zadd(k.storylines_by_activity, {storyline_id: totals["last_seen_at"]})
+        self._keep_storyline(p, storyline_id, at)
+
     # -- the corrections ------------------------------------------------------------------------
     @translated
     def merge(
@@ -76,6 +129,10 @@ class RedisOperator:
         k, store = self.keys, self.store
         with store.transaction():
             src, dst = self._story(source_id), self._story(target_id)
+            line_src, line_dst = src["storyline_id"], dst["storyline_id"]
+            crossing = line_src != line_dst
+            lines = {lid: self.r.hget(k.storyline(lid), "terms") for lid in {line_src, line_dst}}
+            members = {lid: self._members(lid) for lid in lines}
             src_ids = store.story_article_ids(source_id)
             dst_ids = store.story_article_ids(target_id)
             moved = {
@@ -96,7 +153,33 @@ class RedisOperator:
             }
             if last_dev:
                 story["last_development_at"] = repr(max(last_dev))
+            clocks = {
+                "first_published_at": _least(src["first_published_at"], dst["first_published_at"]),
+                "last_published_at": _most(src["last_published_at"], dst["last_published_at"]),
+                "last_ingested_at": _most(src["last_ingested_at"], dst["last_ingested_at"]),
+            }
+            story.update({f: repr(v) for f, v in clocks.items() if v is not None})
             activity = max(last_dev) if last_dev else min(src["created_at"], dst["created_at"])
+            merged = {
+                **dst, **clocks, "created_at": min(src["created_at"], dst["created_at"]),
+                "last_seen_at": max(src["last_seen_at"], dst["last_seen_at"]),
+                "last_development_at": max(last_dev) if last_dev else None,
+                "article_count": story["article_count"],
+                "development_count": story["development_count"],
+            }  # fmt: skip
+            after = {
+                lid: [m for m in ms if m["id"] not in (source_id, target_id)]
+                for lid, ms in members.items()
+            }
+            after[line_dst].append(merged)
+            # the source story's centroid share and facts go to the target's storyline
+            line_terms: dict[str, dict[str, int]] = {}
+            if crossing:
+                src_terms = json.loads(src["terms"])
+                if (was := lines[line_src]) is not None:
+                    line_terms[line_src] = without_terms(json.loads(was), src_terms)
+                if (was := lines[line_dst]) is not None:
+                    line_terms[line_dst] = _plus(json.loads(was), src_terms)
 
             def op(p: Pipeline[bytes]) -> None:
                 self._put_rows(p, moved)
@@ -113,6 +196,15 @@ class RedisOperator:
                 p.zadd(k.stories_by_activity, {target_id: activity})
                 p.zadd(k.index_seen, {str(dst["seq"]): float(story["last_seen_at"])}, gt=True)
                 self._keep_story(p, target_id, dst["seq"], now)
+                p.srem(k.storyline_stories(line_src), source_id)
+                for lid, terms_of in line_terms.items():
+                    p.hset(k.storyline(lid), "terms", json.dumps(terms_of, sort_keys=True))
+                if crossing:
+                    for key, article in facts.items():
+                        p.hsetnx(k.storyline_fact_keys(line_dst), key, article)
+                for lid, stories in after.items():
+                    if lines[lid] is not None:  # (a storyline that expired stays gone)
+                        self._recount_storyline(p, lid, stories, now)
 
             store.write(op)
             store.write(
@@ -151,6 +243,10 @@ class RedisOperator:
                     "conflict", f"article {article_id!r} is already alone in story {old!r}"
                 )
             old_story = self._story(old)
+            line = old_story["storyline_id"]
+            line_exists = bool(self.r.exists(k.storyline(line)))
+            members = self._members(line)
+            title = row["title"] or self._headline(article_id)
             facts = self.r.hgetall(k.story_fact_keys(old))
             mine = [key for key, a in facts.items() if a.decode() == article_id]
             event_ids = self.r.lrange(k.story_events(old), 0, -1)
@@ -162,17 +258,32 @@ class RedisOperator:
             new = split_story_id(article_id)
             terms, keys = contribution(row["text"])
             old_terms = without_terms(json.loads(old_story["terms"]), terms)
-            seq = store.new_story(new, row["title"], row["ingested_at"])
+            # dated by the article's own event time, not the wall clock
+            when = EventTime(
+                float(row["event_time"]),
+                row.get("time_source", "ingested"),
+                float(row["ingested_at"]),
+            )
+            seq = store.new_story(new, title, when, storyline_id=line)
             was_dev = row["status"] == "development"
             moved = {article_id: {**row, "story_id": new, "status": "new_story"}}
+            left = {
+                **old_story, "article_count": len(ids) - 1,
+                "development_count": old_story["development_count"] - was_dev,
+            }  # fmt: skip
+            alone = {
+                "id": new, "article_count": 1, "development_count": 0, "created_at": when.at,
+                "last_seen_at": when.at, "last_development_at": None,
+                "first_published_at": when.published, "last_published_at": when.published,
+                "last_ingested_at": when.ingested_at,
+            }  # fmt: skip
+            after = [m for m in members if m["id"] != old] + [left, alone]
 
             def op(p: Pipeline[bytes]) -> None:
                 self._put_rows(p, moved)
                 p.hset(k.story(new), mapping={
-                    "article_count": 1, "last_seen_at": repr(float(row["event_time"])),
-                    "terms": json.dumps(terms, sort_keys=True),
+                    "article_count": 1, "terms": json.dumps(terms, sort_keys=True),
                 })  # fmt: skip
-                p.zadd(k.index_seen, {str(seq): float(row["event_time"])})
                 p.lrem(k.story_articles(old), 1, article_id)
                 p.rpush(k.story_articles(new), article_id)
                 # the new story knows every fact of its one article; the old one forgets
@@ -190,6 +301,8 @@ class RedisOperator:
                     "terms": json.dumps(old_terms, sort_keys=True),
                 })  # fmt: skip
                 self._keep_story(p, new, seq, now)
+                if line_exists:
+                    self._recount_storyline(p, line, after, now)
 
             store.write(op)
             store.write(
@@ -198,6 +311,90 @@ class RedisOperator:
             result = {"article": article_id, "from_story": old, "story": new}
             if by_person:
                 self.log("split", result, now)
+        return result
+
+    def _headline(self, article_id: str) -> str | None:
+        """A title from the article's first stored sentence (worker/pipeline/titles.py)."""
+        raw = self.r.hget(self.keys.article(article_id), "sentences")
+        first = min(json.loads(raw), default=None) if raw else None  # [idx, text, ...]
+        return headline(first[1]) if first else None
+
+    @translated
+    def merge_storylines(self, source_id: str, target_id: str, *, now: float) -> dict[str, Any]:
+        if source_id == target_id:
+            raise CorrectionRefused("invalid", "a storyline cannot be merged into itself")
+        k, store = self.keys, self.store
+        with store.transaction():
+            src, dst = self._storyline(source_id), self._storyline(target_id)
+            moving, staying = self._members(source_id), self._members(target_id)
+            facts = self.r.hgetall(k.storyline_fact_keys(source_id))
+            terms = _plus(json.loads(dst["terms"]), json.loads(src["terms"]))
+            moved = [{**m, "storyline_id": target_id} for m in moving]
+
+            def op(p: Pipeline[bytes]) -> None:
+                p.hset(k.storyline(target_id), "terms", json.dumps(terms, sort_keys=True))
+                for key, article in facts.items():
+                    p.hsetnx(k.storyline_fact_keys(target_id), key, article)
+                for m in moved:
+                    p.hset(k.story(m["id"]), "storyline_id", target_id)
+                if moved:
+                    p.sadd(k.storyline_stories(target_id), *(m["id"] for m in moved))
+                self._recount_storyline(p, source_id, [], now)  # none left: dropped with facts
+                self._recount_storyline(p, target_id, staying + moved, now)
+
+            store.write(op)
+            result = {"source": source_id, "target": target_id, "stories_moved": len(moved)}
+            self.log("merge_storylines", result, now)
+        return result
+
+    @translated
+    def split_storyline(self, story_id: str, *, now: float) -> dict[str, Any]:
+        k, store = self.keys, self.store
+        with store.transaction():
+            story = self._story(story_id)
+            old = story["storyline_id"]
+            if self._storyline(old)["story_count"] < 2:
+                raise CorrectionRefused(
+                    "conflict", f"story {story_id!r} is already alone in storyline {old!r}"
+                )
+            new = split_storyline_id(story_id)
+            staying = [m for m in self._members(old) if m["id"] != story_id]
+            old_terms = json.loads(self.r.hget(k.storyline(old), "terms") or b"{}")
+            story_terms = json.loads(story["terms"])
+            facts = self.r.hgetall(k.story_fact_keys(story_id))
+            own = set(store.story_article_ids(story_id))
+            line_facts = self.r.hgetall(k.storyline_fact_keys(old))
+            # the old storyline forgets the facts only this story brought it
+            forget = [key for key, a in line_facts.items() if a.decode() in own]
+            row: dict[str | bytes, str | int] = {
+                "id": new, "created_at": repr(story["created_at"]),
+                "last_seen_at": repr(story["last_seen_at"]),
+                "last_ingested_at": repr(story["last_ingested_at"] or story["last_seen_at"]),
+                "story_count": 0, "article_count": 0, "development_count": 0,
+                "terms": json.dumps(story_terms, sort_keys=True),
+            }  # fmt: skip
+            if story["title"] is not None:
+                row["title"] = story["title"]
+
+            def op(p: Pipeline[bytes]) -> None:
+                p.hset(k.storyline(new), mapping=row)
+                p.eval(STAMP_SEQ, 2, k.storyline_seq, k.storyline(new), "seq")
+                p.hset(k.storyline(old), "terms", json.dumps(
+                    without_terms(old_terms, story_terms), sort_keys=True
+                ))  # fmt: skip
+                if facts:
+                    p.hset(k.storyline_fact_keys(new), mapping=facts)
+                if forget:
+                    p.hdel(k.storyline_fact_keys(old), *forget)
+                p.hset(k.story(story_id), "storyline_id", new)
+                p.srem(k.storyline_stories(old), story_id)
+                p.sadd(k.storyline_stories(new), story_id)
+                self._recount_storyline(p, old, staying, now)
+                self._recount_storyline(p, new, [{**story, "storyline_id": new}], now)
+
+            store.write(op)
+            result = {"story": story_id, "from_storyline": old, "storyline": new}
+            self.log("split_storyline", result, now)
         return result
 
     @translated
@@ -253,3 +450,39 @@ class RedisOperator:
     @translated
     def actions(self, *, limit: int = 100) -> list[dict[str, Any]]:
         return [json.loads(d) for d in self.r.lrange(self.keys.operator_log, 0, limit - 1)]
+
+
+def _totals(stories: list[dict[str, Any]]) -> dict[str, Any]:
+    """A storyline's counts and clocks from its stories, as SQL aggregates them (NULLs
+    ignored; None when no story has one)."""
+
+    def pick(field: str, fn: Any) -> Any:
+        values = [s[field] for s in stories if s[field] is not None]
+        return fn(values) if values else None
+
+    return {
+        "story_count": len(stories),
+        "article_count": sum(s["article_count"] for s in stories),
+        "development_count": sum(s["development_count"] for s in stories),
+        "created_at": pick("created_at", min),
+        "last_seen_at": pick("last_seen_at", max),
+        "last_development_at": pick("last_development_at", max),
+        "first_published_at": pick("first_published_at", min),
+        "last_published_at": pick("last_published_at", max),
+        "last_ingested_at": pick("last_ingested_at", max),
+    }
+
+
+def _plus(terms: dict[str, int], more: dict[str, int]) -> dict[str, int]:
+    out = dict(terms)
+    for term, n in more.items():
+        out[term] = out.get(term, 0) + n
+    return out
+
+
+def _least(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _most(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else max(a, b)

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from worker.errors import CorrectionRefused
 from worker.pipeline.contribution import contribution, without_terms
-from worker.store.operator_base import novel_units, split_story_id
+from worker.pipeline.titles import headline
+from worker.store.operator_base import novel_units, split_storyline_id, split_story_id
 
 if TYPE_CHECKING:
     from worker.store.sqlite import SqliteStore
@@ -75,6 +76,49 @@ class SqliteOperator:
             {"s": story_id},
         )
 
+    def _recount_storyline(self, storyline_id: str) -> None:
+        """Counts and clocks of a storyline from its stories; one left with none is dropped."""
+        db = self.db
+        left = db.execute(
+            "SELECT COUNT(*) FROM stories WHERE storyline_id=?", (storyline_id,)
+        ).fetchone()[0]
+        if not left:
+            db.execute("DELETE FROM storylines WHERE id=?", (storyline_id,))
+            db.execute("DELETE FROM story_keys WHERE story_id=?", (storyline_id,))
+            return
+        db.execute(
+            "UPDATE storylines SET (story_count, article_count, development_count, created_at, "
+            "last_seen_at, last_development_at, first_published_at, last_published_at, "
+            "last_ingested_at) = (SELECT COUNT(*), SUM(article_count), SUM(development_count), "
+            "MIN(created_at), MAX(last_seen_at), MAX(last_development_at), "
+            "MIN(first_published_at), MAX(last_published_at), MAX(last_ingested_at) "
+            "FROM stories WHERE storyline_id=:l) WHERE id=:l",
+            {"l": storyline_id},
+        )
+
+    def _move_storyline_share(self, story: Any, source: str, target: str) -> None:
+        """A story's centroid share and fact keys go from storyline `source` to `target`."""
+        db, terms = self.db, json.loads(story["terms"])
+        for lid, change in ((source, -1), (target, 1)):
+            row = db.execute("SELECT terms FROM storylines WHERE id=?", (lid,)).fetchone()
+            if row is None:
+                continue
+            have = json.loads(row["terms"])
+            if change < 0:
+                new = without_terms(have, terms)
+            else:
+                new = dict(have)
+                for term, n in terms.items():
+                    new[term] = new.get(term, 0) + n
+            db.execute(
+                "UPDATE storylines SET terms=? WHERE id=?", (json.dumps(new, sort_keys=True), lid)
+            )
+        db.execute(
+            "INSERT OR IGNORE INTO story_keys(story_id, key, article_id) "
+            "SELECT ?, key, article_id FROM story_keys WHERE story_id=?",
+            (target, story["id"]),
+        )
+
     def merge(
         self, source_id: str, target_id: str, *, now: float, by_person: bool = True
     ) -> dict[str, Any]:
@@ -83,6 +127,8 @@ class SqliteOperator:
         db = self.db
         with self.store.transaction():
             src, dst = self._story(source_id), self._story(target_id)
+            if src["storyline_id"] != dst["storyline_id"]:
+                self._move_storyline_share(src, src["storyline_id"], dst["storyline_id"])
             moved = db.execute(
                 "UPDATE articles SET story_id=? WHERE story_id=?", (target_id, source_id)
             ).rowcount
@@ -99,18 +145,24 @@ class SqliteOperator:
                 terms[term] = terms.get(term, 0) + n
             last_dev = [t for t in (src["last_development_at"], dst["last_development_at"]) if t]
             db.execute(
-                "UPDATE stories SET terms=?, created_at=?, last_seen_at=?, last_development_at=? "
-                "WHERE id=?",
+                "UPDATE stories SET terms=?, created_at=?, last_seen_at=?, last_development_at=?, "
+                "first_published_at=?, last_published_at=?, last_ingested_at=? WHERE id=?",
                 (
                     json.dumps(terms, sort_keys=True),
                     min(src["created_at"], dst["created_at"]),
                     max(src["last_seen_at"], dst["last_seen_at"]),
                     max(last_dev) if last_dev else None,
+                    _least(src["first_published_at"], dst["first_published_at"]),
+                    _most(src["last_published_at"], dst["last_published_at"]),
+                    _most(src["last_ingested_at"], dst["last_ingested_at"]),
                     target_id,
                 ),
             )
             db.execute("DELETE FROM stories WHERE id=?", (source_id,))
             self._recount(target_id)
+            self._recount_storyline(dst["storyline_id"])
+            if src["storyline_id"] != dst["storyline_id"]:
+                self._recount_storyline(src["storyline_id"])
             result = {"source": source_id, "target": target_id, "articles_moved": moved}
             if by_person:
                 self.log("merge", result, now)
@@ -148,12 +200,16 @@ class SqliteOperator:
                 )
             new = split_story_id(article_id)
             terms, keys = contribution(art["text"])
-            old_terms = json.loads(self._story(old)["terms"])
+            old_story = self._story(old)
+            old_terms = json.loads(old_story["terms"])
+            published = art["event_time"] if art["time_source"] == "published" else None
             db.execute(
-                "INSERT INTO stories(id, title, created_at, last_seen_at, article_count, terms) "
-                "VALUES (?, ?, ?, ?, 1, ?)",
-                (new, art["title"], art["ingested_at"], art["event_time"],
-                 json.dumps(terms, sort_keys=True)),
+                "INSERT INTO stories(id, title, created_at, last_seen_at, article_count, terms, "
+                "storyline_id, first_published_at, last_published_at, last_ingested_at) "
+                "VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?)",
+                (new, art["title"] or self._headline(article_id), art["event_time"],
+                 art["event_time"], json.dumps(terms, sort_keys=True), old_story["storyline_id"],
+                 published, published, art["ingested_at"]),
             )  # fmt: skip
             db.execute(
                 "UPDATE stories SET terms=? WHERE id=?",
@@ -174,9 +230,81 @@ class SqliteOperator:
             db.execute("UPDATE lsh SET story_id=? WHERE article_id=?", (new, article_id))
             db.execute("UPDATE events SET story_id=? WHERE article_id=?", (new, article_id))
             self._recount(old)
+            self._recount_storyline(old_story["storyline_id"])
             result = {"article": article_id, "from_story": old, "story": new}
             if by_person:
                 self.log("split", result, now)
+        return result
+
+    def _headline(self, article_id: str) -> str | None:
+        row = self.db.execute(
+            "SELECT text FROM sentences WHERE article_id=? ORDER BY idx LIMIT 1", (article_id,)
+        ).fetchone()
+        return headline(row["text"]) if row else None
+
+    def _storyline(self, storyline_id: str) -> Any:
+        row = self.db.execute("SELECT * FROM storylines WHERE id=?", (storyline_id,)).fetchone()
+        if row is None:
+            raise CorrectionRefused("not_found", f"no storyline {storyline_id!r}")
+        return row
+
+    def merge_storylines(self, source_id: str, target_id: str, *, now: float) -> dict[str, Any]:
+        if source_id == target_id:
+            raise CorrectionRefused("invalid", "a storyline cannot be merged into itself")
+        db = self.db
+        with self.store.transaction():
+            src, _ = self._storyline(source_id), self._storyline(target_id)
+            terms: dict[str, int] = json.loads(
+                db.execute("SELECT terms FROM storylines WHERE id=?", (target_id,)).fetchone()[0]
+            )
+            for term, n in json.loads(src["terms"]).items():
+                terms[term] = terms.get(term, 0) + n
+            db.execute(
+                "UPDATE storylines SET terms=? WHERE id=?",
+                (json.dumps(terms, sort_keys=True), target_id),
+            )
+            db.execute(
+                "INSERT OR IGNORE INTO story_keys(story_id, key, article_id) "
+                "SELECT ?, key, article_id FROM story_keys WHERE story_id=?",
+                (target_id, source_id),
+            )
+            moved = db.execute(
+                "UPDATE stories SET storyline_id=? WHERE storyline_id=?", (target_id, source_id)
+            ).rowcount
+            self._recount_storyline(source_id)  # none left: dropped with its keys
+            self._recount_storyline(target_id)
+            result = {"source": source_id, "target": target_id, "stories_moved": moved}
+            self.log("merge_storylines", result, now)
+        return result
+
+    def split_storyline(self, story_id: str, *, now: float) -> dict[str, Any]:
+        db = self.db
+        with self.store.transaction():
+            story = self._story(story_id)
+            old = story["storyline_id"]
+            if self._storyline(old)["story_count"] < 2:
+                raise CorrectionRefused(
+                    "conflict", f"story {story_id!r} is already alone in storyline {old!r}"
+                )
+            new = split_storyline_id(story_id)
+            db.execute(
+                "INSERT INTO storylines(id, title, created_at, last_seen_at, last_ingested_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (new, story["title"], story["created_at"], story["last_seen_at"],
+                 story["last_ingested_at"] or story["last_seen_at"]),
+            )  # fmt: skip
+            self._move_storyline_share(story, old, new)
+            # the old storyline forgets the facts only this story brought it
+            db.execute(
+                "DELETE FROM story_keys WHERE story_id=? AND article_id IN "
+                "(SELECT id FROM articles WHERE story_id=?)",
+                (old, story_id),
+            )
+            db.execute("UPDATE stories SET storyline_id=? WHERE id=?", (new, story_id))
+            self._recount_storyline(old)
+            self._recount_storyline(new)
+            result = {"story": story_id, "from_storyline": old, "storyline": new}
+            self.log("split_storyline", result, now)
         return result
 
     def mark_not_new(self, event_id: str, *, now: float) -> dict[str, Any]:
@@ -239,3 +367,11 @@ class SqliteOperator:
             "SELECT action, args, at FROM operator_actions ORDER BY seq DESC LIMIT ?", (limit,)
         ).fetchall()
         return [{"action": r["action"], "at": r["at"], **json.loads(r["args"])} for r in rows]
+
+
+def _least(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _most(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else max(a, b)

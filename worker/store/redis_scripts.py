@@ -7,7 +7,18 @@ fail that command alone); the others go through `register_script` (EVALSHA, one 
 
 from __future__ import annotations
 
-__all__ = ["ADD", "DUP_QUERY", "MOVE", "PRUNE", "STORY_HITS", "TOUCH_STORY"]
+__all__ = [
+    "ADD",
+    "DUP_QUERY",
+    "MOVE",
+    "PRUNE",
+    "STAMP_SEQ",
+    "STORIES_WITH_LINES",
+    "STORY_HITS",
+    "SWEEP_STORYLINES",
+    "TOUCH_STORY",
+    "TOUCH_STORYLINE",
+]
 
 # Shared Lua helpers. `find_aligned` finds a needle at a record boundary only: a field's
 # bytes may also occur inside another record's token.
@@ -280,45 +291,147 @@ return received
 """
 )
 
-# One more article joined a story: counts, newest time, centroid, sorted sets, and (once its
-# TTL has dropped by 1/8) the TTL of every key of the story, articles and events included.
+# The clocks of a story or storyline hash once an article at (at, published, ingested) has
+# joined (worker/pipeline/timing.py Span.joined; last_seen_at the newest event time) and, if
+# it was a development, its development time and count. Times stay the text Python wrote.
+_LUA_JOINED = """
+local function joined(key, at, published, ingested, developed)
+  local cur = redis.call('HMGET', key, 'last_seen_at', 'first_published_at',
+                         'last_published_at', 'last_ingested_at')
+  if not cur[1] or tonumber(at) > tonumber(cur[1]) then
+    redis.call('HSET', key, 'last_seen_at', at)
+  end
+  if published ~= '' then
+    if not cur[2] or tonumber(published) < tonumber(cur[2]) then
+      redis.call('HSET', key, 'first_published_at', published)
+    end
+    if not cur[3] or tonumber(published) > tonumber(cur[3]) then
+      redis.call('HSET', key, 'last_published_at', published)
+    end
+  end
+  if not cur[4] or tonumber(ingested) > tonumber(cur[4]) then
+    redis.call('HSET', key, 'last_ingested_at', ingested)
+  end
+  if developed == '1' then
+    redis.call('HSET', key, 'last_development_at', at)
+    redis.call('HINCRBY', key, 'development_count', 1)
+  end
+end
+"""
+
+# One more article joined a story: counts, clocks, centroid, sorted sets, and (once its TTL
+# has dropped by 1/8) the TTL of every key of the story, articles and events included.
 # KEYS: story, its articles, facts, events lists, activity zset, index_seen, expiry zset
-# ARGV: story id, seen_at, development_at or '', terms JSON, ttl ms, expiry time, article
-#       key prefix, content-hash key prefix, url key prefix, event key prefix
-TOUCH_STORY = """
+# ARGV: story id, event time, publication time or '', ingestion time, developed '1'/'0',
+#       terms JSON, ttl ms, expiry time, article key prefix, content-hash key prefix, url key
+#       prefix, event key prefix
+TOUCH_STORY = (
+    _LUA_JOINED
+    + """
 local st = KEYS[1]
 if redis.call('EXISTS', st) == 0 then return 0 end
-local sid, seen, dev, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[5])
-redis.call('HSET', st, 'terms', ARGV[4])
+local sid, at, ttl = ARGV[1], ARGV[2], tonumber(ARGV[7])
+redis.call('HSET', st, 'terms', ARGV[6])
 redis.call('HINCRBY', st, 'article_count', 1)
-if tonumber(seen) > tonumber(redis.call('HGET', st, 'last_seen_at')) then
-  redis.call('HSET', st, 'last_seen_at', seen)
-end
-if dev ~= '' then
-  redis.call('HSET', st, 'last_development_at', dev)
-  redis.call('HINCRBY', st, 'development_count', 1)
-  redis.call('ZADD', KEYS[5], dev, sid)
-end
+joined(st, at, ARGV[3], ARGV[4], ARGV[5])
+if ARGV[5] == '1' then redis.call('ZADD', KEYS[5], at, sid) end
 local seq = redis.call('HGET', st, 'seq')
-redis.call('ZADD', KEYS[6], 'GT', seen, seq)
-redis.call('ZADD', KEYS[7], ARGV[6], seq)
+redis.call('ZADD', KEYS[6], 'GT', at, seq)
+redis.call('ZADD', KEYS[7], ARGV[8], seq)
 if redis.call('PTTL', st) < ttl * 7 / 8 then
   for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ttl) end
   for _, aid in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
-    local akey = ARGV[7] .. aid
+    local akey = ARGV[9] .. aid
     redis.call('PEXPIRE', akey, ttl)
     local row = redis.call('HGET', akey, 'row')
     if row then
       local r = cjson.decode(row)
-      redis.call('PEXPIRE', ARGV[8] .. r['content_hash'], ttl)
+      redis.call('PEXPIRE', ARGV[10] .. r['content_hash'], ttl)
       if type(r['canonical_url']) == 'string' then
-        redis.call('PEXPIRE', ARGV[9] .. redis.sha1hex(r['canonical_url']), ttl)
+        redis.call('PEXPIRE', ARGV[11] .. redis.sha1hex(r['canonical_url']), ttl)
       end
     end
   end
   for _, eid in ipairs(redis.call('LRANGE', KEYS[4], 0, -1)) do
-    redis.call('PEXPIRE', ARGV[10] .. eid, ttl)
+    redis.call('PEXPIRE', ARGV[12] .. eid, ttl)
   end
 end
 return 1
+"""
+)
+
+# One more article joined a storyline (and, with new_story, one more story): counts, clocks,
+# centroid, its sorted sets, and the TTL of its three keys, on every touch: they are few,
+# and a storyline must outlive each of its stories (a story refreshes only every 1/8 TTL).
+# KEYS: storyline, its stories set, its facts, storylines by activity, storyline expiry
+# ARGV: storyline id, event time, publication time or '', ingestion time, developed
+#       '1'/'0', new story '1'/'0', terms JSON, ttl ms, expiry time
+TOUCH_STORYLINE = (
+    _LUA_JOINED
+    + """
+local sl = KEYS[1]
+if redis.call('EXISTS', sl) == 0 then return 0 end
+redis.call('HSET', sl, 'terms', ARGV[7])
+redis.call('HINCRBY', sl, 'article_count', 1)
+if ARGV[6] == '1' then redis.call('HINCRBY', sl, 'story_count', 1) end
+joined(sl, ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+redis.call('ZADD', KEYS[4], 'GT', ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[5], ARGV[9], ARGV[1])
+for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], ARGV[8]) end
+return 1
+"""
+)
+
+# Numbers a hash in creation order at commit (a read would cost a round trip, and a
+# transaction's reads come before its writes). KEYS: counter, hash; ARGV: field.
+STAMP_SEQ = """
+local n = redis.call('INCR', KEYS[1])
+redis.call('HSET', KEYS[2], ARGV[1], n)
+return n
+"""
+
+# Drops storylines whose data expired from the two storyline sorted sets; one still alive
+# (the clocks disagree) is due again when its keys expire. Runs without the lock: it
+# re-checks each storyline itself.
+# KEYS: storylines by activity, storyline expiry
+# ARGV: storyline key prefix, now (unix time), then storyline ids. Returns how many went.
+SWEEP_STORYLINES = """
+local now, gone = tonumber(ARGV[2]), 0
+for i = 3, #ARGV do
+  local id = ARGV[i]
+  local pttl = redis.call('PTTL', ARGV[1] .. id)
+  if pttl == -2 then
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('ZREM', KEYS[2], id)
+    gone = gone + 1
+  elseif pttl >= 0 then
+    redis.call('ZADD', KEYS[2], now + pttl / 1000, id)
+  else
+    redis.call('ZREM', KEYS[2], id)  -- no TTL: nothing will expire
+  end
+end
+return gone
+"""
+
+# The ingest's story read: the rows of some stories and, in the same round trip, the rows of
+# their storylines (which the matcher reads next).
+# KEYS: story hashes; ARGV: storyline key prefix, number of story fields, the story fields
+#       (storyline_id first), then the storyline fields.
+# Returns {story rows (one per key), {storyline id, storyline row}...}
+STORIES_WITH_LINES = """
+local nf = tonumber(ARGV[2])
+local sf, lf = {}, {}
+for i = 3, 2 + nf do sf[#sf + 1] = ARGV[i] end
+for i = 3 + nf, #ARGV do lf[#lf + 1] = ARGV[i] end
+local rows, lines, seen = {}, {}, {}
+for i = 1, #KEYS do
+  local row = redis.call('HMGET', KEYS[i], unpack(sf))
+  rows[i] = row
+  local line = row[1]
+  if line and not seen[line] then
+    seen[line] = true
+    lines[#lines + 1] = {line, redis.call('HMGET', ARGV[1] .. line, unpack(lf))}
+  end
+end
+return {rows, lines}
 """

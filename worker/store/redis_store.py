@@ -14,9 +14,10 @@ Measured (bench/redis_lock.py, 4 processes, 5 ms of work per transaction): lock 
 no retries; WATCH 127 tx/s with 1.7 retries per transaction (equal at 1 process).
 
 Data keys (stories, articles, facts, event documents) expire `retention_s` after their story
-was last touched (a touch refreshes the whole story once its TTL has dropped by 1/8), the
-index is emptied of stories past their window by `prune_index`, and the events stream and
-the rejection list are capped: memory stays bounded on an endless stream. Targets one Redis
+was last touched (a touch refreshes the whole story once its TTL has dropped by 1/8), a
+storyline's `retention_s` after any of its stories was (so it outlives them), the index is
+emptied of stories past their window by `prune_index`, and the events stream and the
+rejection list are capped: memory stays bounded on an endless stream. Targets one Redis
 (primary) >= 6.2, not Redis Cluster (scripts reach keys they are not given).
 """
 
@@ -24,47 +25,47 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import redis
 from redis.client import Pipeline
 
+from worker.errors import TransientError
 from worker.keys import Keys
-from worker.store.base import StoryRow
+from worker.pipeline.timing import EventTime, Span
+from worker.store import redis_views
+from worker.store.base import StorylineRow, StoryRow
 from worker.store.feeds_redis import RedisFeeds
 from worker.store.operator_redis import RedisOperator
 from worker.store.redis_index import ShardedIndex, bookkeeping
 from worker.store.redis_lock import FencedLock, Op, translated
-from worker.store.redis_scripts import TOUCH_STORY
+from worker.store.redis_scripts import (
+    STAMP_SEQ,
+    STORIES_WITH_LINES,
+    SWEEP_STORYLINES,
+    TOUCH_STORY,
+    TOUCH_STORYLINE,
+)
+from worker.store.redis_views import story_row
 from worker.store.webhooks_redis import RedisWebhooks
 
 __all__ = ["RedisStore"]
 
-SCHEMA_VERSION = "1"
-LIST_SCAN_MAX = 20_000  # stories a filtered list_stories examines at most
-
-# story fields and how to read them back; absent fields are None (as SQL NULL)
-_STORY_FIELDS: dict[str, Callable[[bytes], Any]] = {
-    "seq": int,
-    "id": bytes.decode,
-    "title": bytes.decode,
-    "created_at": float,
-    "last_seen_at": float,
-    "last_development_at": float,
-    "article_count": int,
-    "development_count": int,
-    "terms": bytes.decode,
-}
-_DETAIL_ARTICLE_FIELDS = (
-    "id", "input", "status", "match", "similarity", "novelty", "version", "revision_of",
-    "url", "title", "source", "published_at", "ingested_at",
-)  # fmt: skip
-_LIST_STORY_FIELDS = (
-    "id", "title", "article_count", "development_count", "created_at", "last_seen_at",
-    "last_development_at",
-)  # fmt: skip
+# 2: storylines, event time sources and article seqs; a version 1 keyspace refuses to open
+# (its stories have no storyline): rebuild it, or use another namespace or DB
+SCHEMA_VERSION = "2"
+_SWEEP_BATCH = 100  # storylines the expiry sweep checks per script call
+# what the matcher reads of a story and of a storyline (`stories`, `storylines`)
+_STORY_READ = [
+    "storyline_id", "title", "last_seen_at", "article_count", "terms", "first_published_at",
+    "last_published_at", "last_ingested_at",
+]  # fmt: skip
+_STORYLINE_READ = [
+    "id", "title", "story_count", "article_count", "terms", "first_published_at",
+    "last_published_at", "last_ingested_at",
+]  # fmt: skip
 
 
 class RedisStore:
@@ -124,6 +125,11 @@ class RedisStore:
         self._ops: list[Op] | None = None
         self._pending_events: set[str] = set()
         self._pending_stories = 0
+        # storyline rows read along with their stories in this transaction (None: absent);
+        # valid while the lock is held, as a transaction's reads never see its own writes
+        self._lines_read: dict[str, StorylineRow | None] = {}
+        self._sweep_storylines = client.register_script(SWEEP_STORYLINES)
+        self._stories_with_lines = client.register_script(STORIES_WITH_LINES)
         self._open(index_signature)
 
     @classmethod
@@ -167,13 +173,14 @@ class RedisStore:
             raise RuntimeError("RedisStore transactions do not nest")
         lock_token = self.lock.acquire()
         self._ops, self._pending_events, self._pending_stories = [], set(), 0
+        self._lines_read = {}
         try:
             yield
         except BaseException:
-            self._ops = None
+            self._ops, self._lines_read = None, {}
             self.lock.release(lock_token)
             raise
-        ops, self._ops = self._ops, None
+        ops, self._ops, self._lines_read = self._ops, None, {}
         if ops:
             self.lock.commit(lock_token, ops)
         else:  # nothing to fence: a late release loses nothing
@@ -240,7 +247,8 @@ class RedisStore:
     @translated
     def prune_index(self, older_than: float) -> int:
         """Sweep stories last seen before `older_than`, and stories whose data expired, out of
-        the index; returns how many index records went.
+        the index; returns how many index records went. Storylines (never in the index) whose
+        data expired leave the storyline sorted sets here too.
 
         Unlike the other writes this applies at once, `prune_batch` stories per script call,
         so Redis is never blocked long, and at most `prune_max` stories per call (the rest go
@@ -258,7 +266,21 @@ class RedisStore:
                 break
             r, s = self.index.prune(due, older_than)
             removed, swept = removed + r, swept + max(s, 1)
+        self._sweep_expired_storylines()
         return removed
+
+    def _sweep_expired_storylines(self) -> int:
+        """Forget storylines whose data expired (at most `prune_max`); how many went."""
+        k, now, gone = self.keys, time.time(), 0
+        expired = self.r.zrangebyscore(k.storyline_expiry, "-inf", now, 0, self.prune_max)
+        for i in range(0, len(expired), _SWEEP_BATCH):
+            gone += int(
+                self._sweep_storylines(
+                    keys=[k.storylines_by_activity, k.storyline_expiry],
+                    args=[k.storyline_prefix, repr(now), *expired[i : i + _SWEEP_BATCH]],
+                )
+            )
+        return gone
 
     # -- articles ---------------------------------------------------------------------------
     @translated
@@ -309,6 +331,7 @@ class RedisStore:
 
         def op(p: Pipeline[bytes]) -> None:
             p.hset(k.article(article_id), mapping=fields)
+            p.eval(STAMP_SEQ, 2, k.article_seq, k.article(article_id), "seq")
             p.pexpire(k.article(article_id), ttl)
             p.set(k.content_hash(row["content_hash"]), article_id, px=ttl)
             if row.get("canonical_url"):
@@ -321,25 +344,42 @@ class RedisStore:
     # -- stories ----------------------------------------------------------------------------
     @translated
     def stories(self, story_ids: Iterable[str]) -> dict[str, StoryRow]:
+        """The stories that exist among `story_ids`, in one round trip that also reads their
+        storylines: inside a transaction, `storylines` then answers from those."""
         ids = list(dict.fromkeys(story_ids))
-        fields = ["title", "last_seen_at", "article_count", "terms"]
-        with self.r.pipeline(transaction=False) as p:
-            for s in ids:
-                p.hmget(self.keys.story(s), fields)
-            rows = p.execute()
+        if not ids:
+            return {}
+        rows, lines = self._stories_with_lines(
+            keys=[self.keys.story(s) for s in ids],
+            args=[self.keys.storyline_prefix, len(_STORY_READ), *_STORY_READ, *_STORYLINE_READ],
+        )
+        if self._ops is not None:
+            self._lines_read.update((line.decode(), _storyline(line, row)) for line, row in lines)
         return {
             s: StoryRow(
-                s, title.decode() if title else None, float(seen), int(count), json.loads(terms)
+                s,
+                _text(title),
+                float(seen),
+                int(count),
+                json.loads(terms),
+                line.decode(),
+                _span(first, last, ingested),
             )
-            for s, (title, seen, count, terms) in zip(ids, rows, strict=True)
+            for s, (line, title, seen, count, terms, first, last, ingested) in zip(
+                ids, rows, strict=True
+            )
             if seen is not None
         }
 
-    def create_story(self, story_id: str, title: str | None, at: float) -> None:
-        self.new_story(story_id, title, at)
+    def create_story(
+        self, story_id: str, title: str | None, when: EventTime, *, storyline_id: str
+    ) -> None:
+        self.new_story(story_id, title, when, storyline_id=storyline_id)
 
     @translated
-    def new_story(self, story_id: str, title: str | None, at: float) -> int:
+    def new_story(
+        self, story_id: str, title: str | None, when: EventTime, *, storyline_id: str
+    ) -> int:
         """`create_story`, returning the story's seq (its number in the index)."""
         book = bookkeeping(story_id)
         k, ttl = self.keys, self.retention_ms
@@ -347,9 +387,9 @@ class RedisStore:
         seq = int(self.r.get(k.story_seq) or 0) + self._pending_stories + 1
         self._pending_stories += 1
         row: dict[str | bytes, str | int] = {
-            "seq": seq, "id": story_id, "created_at": repr(float(at)),
-            "last_seen_at": repr(float(at)), "article_count": 0, "development_count": 0,
-            "terms": "{}",
+            "seq": seq, "id": story_id, "created_at": _num(when.at),
+            "last_seen_at": _num(when.at), "article_count": 0, "development_count": 0,
+            "terms": "{}", "storyline_id": storyline_id, **_clocks(when),
         }  # fmt: skip
         if title is not None:
             row["title"] = title
@@ -359,8 +399,10 @@ class RedisStore:
             p.incr(k.story_seq)
             p.hset(k.story(story_id), mapping=row)
             p.pexpire(k.story(story_id), ttl)
-            p.zadd(k.stories_by_activity, {story_id: float(at)})
-            p.zadd(k.index_seen, {str(seq): float(at)})
+            p.sadd(k.storyline_stories(storyline_id), story_id)
+            p.pexpire(k.storyline_stories(storyline_id), ttl)
+            p.zadd(k.stories_by_activity, {story_id: when.at})
+            p.zadd(k.index_seen, {str(seq): when.at})
             p.zadd(k.story_expiry, {str(seq): expires_at})
             p.set(k.index_story(seq), book)
 
@@ -368,7 +410,7 @@ class RedisStore:
         return seq
 
     def update_story(
-        self, story_id: str, *, terms: dict[str, int], seen_at: float, development_at: float | None
+        self, story_id: str, *, terms: dict[str, int], when: EventTime, developed: bool
     ) -> None:
         k = self.keys
         script_keys = [
@@ -376,20 +418,78 @@ class RedisStore:
             k.story_events(story_id), k.stories_by_activity, k.index_seen, k.story_expiry,
         ]  # fmt: skip
         args = [
-            story_id, repr(float(seen_at)),
-            "" if development_at is None else repr(float(development_at)),
-            json.dumps(terms, sort_keys=True), self.retention_ms,
-            repr(time.time() + self.retention_ms / 1000),
+            story_id, *_when_args(when, developed), json.dumps(terms, sort_keys=True),
+            self.retention_ms, repr(time.time() + self.retention_ms / 1000),
             k.article_prefix, k.content_hash_prefix, k.url_prefix, k.event_prefix,
         ]  # fmt: skip
         self.write(lambda p: p.eval(TOUCH_STORY, len(script_keys), *script_keys, *args))
+
+    # -- storylines (not in the LSH index: candidates come from their stories' hits) --------
+    @translated
+    def storylines(self, storyline_ids: Iterable[str]) -> dict[str, StorylineRow]:
+        """The storylines that exist among `storyline_ids`: those `stories` read along in this
+        transaction at no cost, the others in one round trip."""
+        ids = list(dict.fromkeys(storyline_ids))
+        missing = [line for line in ids if line not in self._lines_read]
+        found = dict(self._lines_read)
+        if missing:
+            with self.r.pipeline(transaction=False) as p:
+                for line in missing:
+                    p.hmget(self.keys.storyline(line), _STORYLINE_READ)
+                rows = p.execute()
+            found.update(
+                (line, _storyline(line.encode(), row))
+                for line, row in zip(missing, rows, strict=True)
+            )
+        return {line: row for line in ids if (row := found.get(line)) is not None}
+
+    def create_storyline(self, storyline_id: str, title: str | None, when: EventTime) -> None:
+        k, ttl = self.keys, self.retention_ms
+        row: dict[str | bytes, str | int] = {
+            "id": storyline_id, "created_at": _num(when.at), "last_seen_at": _num(when.at),
+            "story_count": 0, "article_count": 0, "development_count": 0, "terms": "{}",
+            **_clocks(when),
+        }  # fmt: skip
+        if title is not None:
+            row["title"] = title
+        expires_at = time.time() + ttl / 1000
+
+        def op(p: Pipeline[bytes]) -> None:
+            p.hset(k.storyline(storyline_id), mapping=row)
+            p.eval(STAMP_SEQ, 2, k.storyline_seq, k.storyline(storyline_id), "seq")
+            p.pexpire(k.storyline(storyline_id), ttl)
+            p.zadd(k.storylines_by_activity, {storyline_id: when.at})
+            p.zadd(k.storyline_expiry, {storyline_id: expires_at})
+
+        self.write(op)
+
+    def update_storyline(
+        self,
+        storyline_id: str,
+        *,
+        terms: dict[str, int],
+        when: EventTime,
+        new_story: bool,
+        developed: bool,
+    ) -> None:
+        k = self.keys
+        script_keys = [
+            k.storyline(storyline_id), k.storyline_stories(storyline_id),
+            k.storyline_fact_keys(storyline_id), k.storylines_by_activity, k.storyline_expiry,
+        ]  # fmt: skip
+        args = [
+            storyline_id, *_when_args(when, developed), "1" if new_story else "0",
+            json.dumps(terms, sort_keys=True), self.retention_ms,
+            repr(time.time() + self.retention_ms / 1000),
+        ]  # fmt: skip
+        self.write(lambda p: p.eval(TOUCH_STORYLINE, len(script_keys), *script_keys, *args))
 
     @translated
     def story_summary(self, story_id: str) -> dict[str, Any]:
         raw = self.r.hgetall(self.keys.story(story_id))
         if not raw:
             raise KeyError(story_id)
-        return _story(raw)
+        return story_row(raw)
 
     @translated
     def story_article_ids(self, story_id: str, *, exclude: str | None = None) -> list[str]:
@@ -401,7 +501,7 @@ class RedisStore:
         keys = list(dict.fromkeys(keys))
         if not keys:
             return set()
-        found = self.r.hmget(self.keys.story_fact_keys(story_id), keys)
+        found = self.r.hmget(self.keys.fact_keys(story_id), keys)
         return {key for key, v in zip(keys, found, strict=True) if v is not None}
 
     @translated
@@ -411,7 +511,7 @@ class RedisStore:
             return {s: set() for s in story_ids}
         with self.r.pipeline(transaction=False) as p:
             for s in story_ids:
-                p.hmget(self.keys.story_fact_keys(s), keys)
+                p.hmget(self.keys.fact_keys(s), keys)
             rows = p.execute()
         return {
             s: {k for k, v in zip(keys, found, strict=True) if v is not None}
@@ -419,7 +519,7 @@ class RedisStore:
         }
 
     def add_keys(self, story_id: str, keys: Iterable[str], article_id: str) -> None:
-        fact_key, keys = self.keys.story_fact_keys(story_id), list(keys)
+        fact_key, keys = self.keys.fact_keys(story_id), list(keys)
 
         def op(p: Pipeline[bytes]) -> None:
             for key in keys:
@@ -472,7 +572,7 @@ class RedisStore:
 
         self.write(op)
 
-    # -- read views -------------------------------------------------------------------------
+    # -- read views (worker/store/redis_views.py) --------------------------------------------
     @translated
     def list_stories(
         self,
@@ -482,64 +582,36 @@ class RedisStore:
         query: str | None = None,
         developed: bool = False,
     ) -> list[dict[str, Any]]:
-        """Stories, the most recently developed (or created) first; newer stories first on
-        ties. Read from the activity index page by page, newest first; with a title `query`
-        or `developed`, at most `LIST_SCAN_MAX` stories are examined."""
-        low = "-inf" if since is None else repr(float(since))
-        needle = query.casefold() if query else None
-        rows: list[dict[str, Any]] = []
-        start, page = 0, limit + 16  # + a margin: stories tied on activity sort by seq
-        while start < LIST_SCAN_MAX:
-            ids = self.r.zrevrangebyscore(
-                self.keys.stories_by_activity, "+inf", low, start=start, num=page
-            )
-            with self.r.pipeline(transaction=False) as p:
-                for story_id in ids:
-                    p.hgetall(self.keys.story(story_id.decode()))
-                found = [_story(raw) for raw in p.execute() if raw]
-            rows += [
-                r for r in found
-                if (not developed or r["development_count"] > 0)
-                and (needle is None or needle in (r["title"] or "").casefold())
-            ]  # fmt: skip
-            if len(ids) < page or len(rows) >= limit + 16:
-                break
-            start, page = start + page, min(4 * page, 1000)
-        rows.sort(
-            key=lambda r: (r["last_development_at"] or r["created_at"], r["seq"]), reverse=True
+        """Stories, the most recently developed (or created) first (redis_views.py)."""
+        return redis_views.list_stories(
+            self, limit=limit, since=since, query=query, developed=developed
         )
-        return [{f: r[f] for f in _LIST_STORY_FIELDS} for r in rows[:limit]]
 
     @translated
     def story_count(self) -> int:
         return int(self.r.zcard(self.keys.stories_by_activity))
 
     @translated
+    def list_storylines(
+        self, *, limit: int = 50, since: float | None = None, query: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Storylines, the most recently active first (redis_views.py)."""
+        return redis_views.list_storylines(self, limit=limit, since=since, query=query)
+
+    @translated
+    def storyline_detail(self, storyline_id: str) -> dict[str, Any] | None:
+        return redis_views.storyline_detail(self, storyline_id)
+
+    def export_articles(self) -> Iterator[dict[str, Any]]:
+        """Every stored article in ingest order, read in batches (redis_views.py)."""
+        try:
+            yield from redis_views.export_articles(self)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:  # as `translated` does
+            raise TransientError(f"redis unavailable: {exc}", reason="store_unavailable") from exc
+
+    @translated
     def story_detail(self, story_id: str) -> dict[str, Any] | None:
-        raw = self.r.hgetall(self.keys.story(story_id))
-        if not raw:
-            return None
-        out = {f: v for f, v in _story(raw).items() if f != "terms"}
-        article_ids = self.story_article_ids(story_id)
-        with self.r.pipeline(transaction=False) as p:
-            for a in article_ids:
-                p.hmget(self.keys.article(a), ["row", "sentences"])
-            found = p.execute()
-        articles = []
-        for row_json, sentences_json in found:
-            if row_json is None:
-                continue
-            row = json.loads(row_json)
-            added = [
-                {"text": text, "new_units": json.loads(new_units)}
-                for _, text, _, new_units in sorted(json.loads(sentences_json))
-                if new_units != "[]"
-            ]
-            articles.append({**{f: row[f] for f in _DETAIL_ARTICLE_FIELDS}, "added_facts": added})
-        # in ingest order, as SQLite's; the list is in joining order, which merges change
-        articles.sort(key=lambda a: a["ingested_at"])
-        out["articles"] = articles
-        return out
+        return redis_views.story_detail(self, story_id)
 
     @translated
     def list_events(self, *, story_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
@@ -557,9 +629,43 @@ class RedisStore:
         return [json.loads(d) for d in self.r.lrange(self.keys.rejections, 0, limit - 1)]
 
 
-def _story(raw: dict[bytes, bytes]) -> dict[str, Any]:
-    """A story hash as the SQLite row reads: every column, absent ones None."""
-    return {
-        f: (parse(raw[f.encode()]) if f.encode() in raw else None)
-        for f, parse in _STORY_FIELDS.items()
-    }
+def _num(x: float) -> str:
+    """A time as the hash keeps it: Python's shortest exact repr."""
+    return repr(float(x))
+
+
+def _text(v: bytes | None) -> str | None:
+    return v.decode() if v is not None else None
+
+
+def _float(v: bytes | None) -> float | None:
+    return float(v) if v is not None else None
+
+
+def _storyline(line: bytes, row: list[bytes | None]) -> StorylineRow | None:
+    """A storyline row from its `_STORYLINE_READ` fields; None when it does not exist."""
+    found, title, stories, articles, terms, first, last, ingested = row
+    if found is None:
+        return None
+    return StorylineRow(
+        line.decode(), _text(title), int(stories or 0), int(articles or 0),
+        json.loads(terms or b"{}"), _span(first, last, ingested),
+    )  # fmt: skip
+
+
+def _span(first: bytes | None, last: bytes | None, ingested: bytes | None) -> Span:
+    return Span(_float(first), _float(last), float(ingested or 0.0))
+
+
+def _clocks(when: EventTime) -> dict[str | bytes, str]:
+    """The clock fields of a new story or storyline (publication ones only when dated)."""
+    out: dict[str | bytes, str] = {"last_ingested_at": _num(when.ingested_at)}
+    if when.published is not None:
+        out["first_published_at"] = out["last_published_at"] = _num(when.published)
+    return out
+
+
+def _when_args(when: EventTime, developed: bool) -> list[str]:
+    """ARGV of the touch scripts: event time, publication time or '', ingestion, developed."""
+    published = "" if when.published is None else _num(when.published)
+    return [_num(when.at), published, _num(when.ingested_at), "1" if developed else "0"]

@@ -10,7 +10,29 @@ CREATE TABLE IF NOT EXISTS stories (
     last_development_at REAL,
     article_count INTEGER NOT NULL DEFAULT 0,
     development_count INTEGER NOT NULL DEFAULT 0,
-    terms TEXT NOT NULL DEFAULT '{}'     -- aggregated term counts (capped), the story centroid
+    terms TEXT NOT NULL DEFAULT '{}',    -- aggregated term counts (capped), the story centroid
+    storyline_id TEXT,                   -- the developing topic it belongs to
+    first_published_at REAL,             -- span of its dated articles' publication times
+    last_published_at REAL,              -- (NULL while it has none: worker/pipeline/timing.py)
+    last_ingested_at REAL                -- newest ingestion time of any of its articles
+);
+CREATE INDEX IF NOT EXISTS stories_storyline ON stories(storyline_id, seq);
+
+-- storylines: the stories of one developing topic over weeks (worker/pipeline/storylines.py)
+CREATE TABLE IF NOT EXISTS storylines (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    title TEXT,
+    created_at REAL NOT NULL,
+    last_seen_at REAL NOT NULL,
+    last_development_at REAL,
+    first_published_at REAL,
+    last_published_at REAL,
+    last_ingested_at REAL NOT NULL,
+    story_count INTEGER NOT NULL DEFAULT 0,
+    article_count INTEGER NOT NULL DEFAULT 0,
+    development_count INTEGER NOT NULL DEFAULT 0,
+    terms TEXT NOT NULL DEFAULT '{}'     -- aggregated term counts (capped), the centroid
 );
 
 CREATE TABLE IF NOT EXISTS articles (
@@ -29,7 +51,8 @@ CREATE TABLE IF NOT EXISTS articles (
     url TEXT, title TEXT, source TEXT, author TEXT, published_at TEXT, language TEXT,
     site_name TEXT,
     text TEXT NOT NULL,
-    event_time REAL NOT NULL,            -- published_at if known, else ingest time
+    event_time REAL NOT NULL,            -- published_at if plausible, else ingest time
+    time_source TEXT NOT NULL DEFAULT 'ingested',  -- which of the two event_time is
     ingested_at REAL NOT NULL,
     dup_sig BLOB NOT NULL                -- MinHash of word 3-shingles, to verify near-duplicates
 );
@@ -45,7 +68,8 @@ CREATE TABLE IF NOT EXISTS sentences (
     PRIMARY KEY (article_id, idx)
 ) WITHOUT ROWID;
 
--- every fact key a story holds, with the article that brought it first
+-- every fact key a story (or a storyline, under its l_ id) holds, with the article that
+-- brought it first
 CREATE TABLE IF NOT EXISTS story_keys (
     story_id TEXT NOT NULL,
     key TEXT NOT NULL,

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from worker.errors import TransientError
-from worker.store.base import StoryRow
+from worker.pipeline.timing import EventTime, Span
+from worker.store.base import StorylineRow, StoryRow
 from worker.store.df_cache import DocFreqCache
 from worker.store.feeds_sqlite import SqliteFeeds
 from worker.store.operator_sqlite import SqliteOperator
@@ -23,7 +24,7 @@ from worker.store.webhooks_sqlite import SqliteWebhooks
 
 __all__ = ["SqliteStore", "StoryRow"]
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 _CHUNK = 500  # stay under SQLite's bound-parameter limit
 
 
@@ -40,7 +41,10 @@ class SqliteStore:
         self.db.create_function("casefold", 1, _casefold, deterministic=True)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
+        migrated = _migrate(self.db)
         self.db.executescript(resources.files(__package__).joinpath("schema.sql").read_text())
+        if migrated:
+            _storylines_of_v1(self.db)
         self._check_meta("schema_version", SCHEMA_VERSION)
         self._check_meta("index", index_signature)
         self._df = DocFreqCache(self.db)
@@ -185,7 +189,8 @@ class SqliteStore:
         out: dict[str, StoryRow] = {}
         for chunk in _chunks(list(story_ids)):
             q = (
-                "SELECT id, title, last_seen_at, article_count, terms FROM stories "
+                "SELECT id, title, last_seen_at, article_count, terms, storyline_id, "
+                "first_published_at, last_published_at, last_ingested_at FROM stories "
                 f"WHERE id IN ({_marks(chunk)})"
             )
             for r in self.db.execute(q, chunk):
@@ -195,24 +200,71 @@ class SqliteStore:
                     r["last_seen_at"],
                     r["article_count"],
                     json.loads(r["terms"]),
+                    r["storyline_id"],
+                    _span(r),
                 )
         return out
 
-    def create_story(self, story_id: str, title: str | None, at: float) -> None:
-        self.db.execute(
-            "INSERT INTO stories(id, title, created_at, last_seen_at) VALUES (?, ?, ?, ?)",
-            (story_id, title, at, at),
-        )
-
-    def update_story(
-        self, story_id: str, *, terms: dict[str, int], seen_at: float, development_at: float | None
+    def create_story(
+        self, story_id: str, title: str | None, when: EventTime, *, storyline_id: str
     ) -> None:
         self.db.execute(
-            "UPDATE stories SET terms=?, last_seen_at=MAX(last_seen_at, ?), "
-            "article_count=article_count+1, "
-            "last_development_at=COALESCE(?, last_development_at), "
-            "development_count=development_count+(? IS NOT NULL) WHERE id=?",
-            (json.dumps(terms, sort_keys=True), seen_at, development_at, development_at, story_id),
+            "INSERT INTO stories(id, title, created_at, last_seen_at, storyline_id, "
+            "first_published_at, last_published_at, last_ingested_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (story_id, title, when.at, when.at, storyline_id, when.published, when.published,
+             when.ingested_at),
+        )  # fmt: skip
+
+    def update_story(
+        self, story_id: str, *, terms: dict[str, int], when: EventTime, developed: bool
+    ) -> None:
+        self.db.execute(
+            f"UPDATE stories SET terms=:terms, article_count=article_count+1, {_JOINED} "
+            "WHERE id=:id",
+            _joined_args(story_id, terms, when, developed),
+        )
+
+    # -- storylines -------------------------------------------------------------------------
+    def storylines(self, storyline_ids: Iterable[str]) -> dict[str, StorylineRow]:
+        out: dict[str, StorylineRow] = {}
+        for chunk in _chunks(list(storyline_ids)):
+            q = (
+                "SELECT id, title, story_count, article_count, terms, first_published_at, "
+                f"last_published_at, last_ingested_at FROM storylines WHERE id IN ({_marks(chunk)})"
+            )
+            for r in self.db.execute(q, chunk):
+                out[r["id"]] = StorylineRow(
+                    r["id"],
+                    r["title"],
+                    r["story_count"],
+                    r["article_count"],
+                    json.loads(r["terms"]),
+                    _span(r),
+                )
+        return out
+
+    def create_storyline(self, storyline_id: str, title: str | None, when: EventTime) -> None:
+        self.db.execute(
+            "INSERT INTO storylines(id, title, created_at, last_seen_at, first_published_at, "
+            "last_published_at, last_ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (storyline_id, title, when.at, when.at, when.published, when.published,
+             when.ingested_at),
+        )  # fmt: skip
+
+    def update_storyline(
+        self,
+        storyline_id: str,
+        *,
+        terms: dict[str, int],
+        when: EventTime,
+        new_story: bool,
+        developed: bool,
+    ) -> None:
+        self.db.execute(
+            "UPDATE storylines SET terms=:terms, article_count=article_count+1, "
+            f"story_count=story_count+:new_story, {_JOINED} WHERE id=:id",
+            {**_joined_args(storyline_id, terms, when, developed), "new_story": int(new_story)},
         )
 
     def story_summary(self, story_id: str) -> dict[str, Any]:
@@ -312,8 +364,7 @@ class SqliteStore:
         if developed:
             where.append("development_count > 0")
         rows = self.db.execute(
-            "SELECT id, title, article_count, development_count, created_at, last_seen_at, "
-            f"last_development_at FROM stories WHERE {' AND '.join(where)} "
+            f"SELECT {_STORY_COLUMNS} FROM stories WHERE {' AND '.join(where)} "
             "ORDER BY COALESCE(last_development_at, created_at) DESC, seq DESC LIMIT ?",
             (*args, limit),
         ).fetchall()
@@ -321,6 +372,44 @@ class SqliteStore:
 
     def story_count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM stories").fetchone()[0])
+
+    def list_storylines(
+        self, *, limit: int = 50, since: float | None = None, query: str | None = None
+    ) -> list[dict[str, Any]]:
+        where, args = ["1"], []
+        if since is not None:
+            where.append("last_seen_at >= ?")
+            args.append(since)
+        if query:
+            where.append("instr(casefold(title), ?) > 0")
+            args.append(query.casefold())
+        rows = self.db.execute(
+            f"SELECT {_STORYLINE_COLUMNS} FROM storylines WHERE {' AND '.join(where)} "
+            "ORDER BY last_seen_at DESC, seq DESC LIMIT ?",
+            (*args, limit),
+        ).fetchall()
+        return [dict(r) for r in rows]
+
+    def storyline_detail(self, storyline_id: str) -> dict[str, Any] | None:
+        row = self.db.execute(
+            f"SELECT {_STORYLINE_COLUMNS} FROM storylines WHERE id=?", (storyline_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        stories = self.db.execute(
+            f"SELECT {_STORY_COLUMNS} FROM stories WHERE storyline_id=? ORDER BY created_at, seq",
+            (storyline_id,),
+        ).fetchall()
+        return {**dict(row), "stories": [dict(r) for r in stories]}
+
+    def export_articles(self) -> Iterator[dict[str, Any]]:
+        cur = self.db.execute(
+            "SELECT a.id, a.story_id, s.storyline_id, a.url, a.title, a.source, a.published_at, "
+            "a.status, a.event_time, a.time_source, a.ingested_at FROM articles a "
+            "JOIN stories s ON s.id = a.story_id ORDER BY a.seq"
+        )
+        for r in cur:
+            yield dict(r)
 
     def story_detail(self, story_id: str) -> dict[str, Any] | None:
         """A story with its articles in order and, for each, the facts it added."""
@@ -363,6 +452,84 @@ class SqliteStore:
             (limit,),
         ).fetchall()
         return [dict(r) for r in rows]
+
+
+_STORY_COLUMNS = (
+    "id, title, storyline_id, article_count, development_count, created_at, last_seen_at, "
+    "last_development_at"
+)
+_STORYLINE_COLUMNS = (
+    "id, title, story_count, article_count, development_count, created_at, last_seen_at, "
+    "last_development_at, first_published_at, last_published_at, last_ingested_at"
+)
+# one more article joined a story or storyline: its clocks (worker/pipeline/timing.py Span)
+_JOINED = (
+    "last_seen_at=MAX(last_seen_at, :at), "
+    "first_published_at=CASE WHEN :published IS NULL THEN first_published_at "
+    "ELSE MIN(COALESCE(first_published_at, :published), :published) END, "
+    "last_published_at=CASE WHEN :published IS NULL THEN last_published_at "
+    "ELSE MAX(COALESCE(last_published_at, :published), :published) END, "
+    "last_ingested_at=MAX(COALESCE(last_ingested_at, :ingested), :ingested), "
+    "last_development_at=CASE WHEN :developed THEN :at ELSE last_development_at END, "
+    "development_count=development_count+:developed"
+)
+
+
+def _joined_args(
+    id_: str, terms: dict[str, int], when: EventTime, developed: bool
+) -> dict[str, Any]:
+    return {
+        "id": id_,
+        "terms": json.dumps(terms, sort_keys=True),
+        "at": when.at,
+        "published": when.published,
+        "ingested": when.ingested_at,
+        "developed": int(developed),
+    }
+
+
+def _span(row: sqlite3.Row) -> Span:
+    return Span(row["first_published_at"], row["last_published_at"], row["last_ingested_at"])
+
+
+def _migrate(db: sqlite3.Connection) -> bool:
+    """Bring a schema version 1 file to version 2 (storylines, time sources); True if done."""
+    has_meta = db.execute("SELECT 1 FROM sqlite_master WHERE name='meta'").fetchone()
+    if not has_meta:
+        return False
+    row = db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    if row is None or row[0] != "1":
+        return False
+    db.executescript(
+        "BEGIN;"
+        "ALTER TABLE stories ADD COLUMN storyline_id TEXT;"
+        "ALTER TABLE stories ADD COLUMN first_published_at REAL;"
+        "ALTER TABLE stories ADD COLUMN last_published_at REAL;"
+        "ALTER TABLE stories ADD COLUMN last_ingested_at REAL;"
+        "ALTER TABLE articles ADD COLUMN time_source TEXT NOT NULL DEFAULT 'ingested';"
+        "UPDATE stories SET last_ingested_at=(SELECT MAX(ingested_at) FROM articles "
+        "WHERE story_id=stories.id);"
+        "UPDATE stories SET last_ingested_at=last_seen_at WHERE last_ingested_at IS NULL;"
+        "UPDATE meta SET value='2' WHERE key='schema_version';"
+        "COMMIT;"
+    )
+    return True
+
+
+def _storylines_of_v1(db: sqlite3.Connection) -> None:
+    """Every story of a version 1 file becomes a storyline of its own (its facts with it)."""
+    db.executescript(
+        "BEGIN;"
+        "UPDATE stories SET storyline_id='l_' || substr(id, 3) WHERE storyline_id IS NULL;"
+        "INSERT OR IGNORE INTO storylines(id, title, created_at, last_seen_at, "
+        "last_development_at, last_ingested_at, story_count, article_count, development_count, "
+        "terms) SELECT storyline_id, title, created_at, last_seen_at, last_development_at, "
+        "last_ingested_at, 1, article_count, development_count, terms FROM stories;"
+        "INSERT OR IGNORE INTO story_keys(story_id, key, article_id) "
+        "SELECT 'l_' || substr(story_id, 3), key, article_id FROM story_keys "
+        "WHERE story_id LIKE 's_%';"
+        "COMMIT;"
+    )
 
 
 def _article(cursor: sqlite3.Cursor) -> dict[str, Any] | None:
