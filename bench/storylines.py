@@ -20,6 +20,7 @@ Dense: each of --streams replayed alone into a fresh store: articles, stories, s
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import heapq
 import json
@@ -40,7 +41,15 @@ sys.path.insert(0, str(REPO))  # run as a script from anywhere: make `bench` and
 
 from bench.ecbplus import bcubed  # noqa: E402
 from bench.machine import machine_info  # noqa: E402
-from bench.novelty import DEFAULT_DATASETS, T17, Day, iso, load_stream, to_day  # noqa: E402
+from bench.novelty import (  # noqa: E402
+    DEFAULT_DATASETS,
+    T17,
+    Day,
+    iso,
+    load_stream,
+    settings_from,
+    to_day,
+)
 from worker.config import Settings  # noqa: E402
 from worker.ingest import Pipeline  # noqa: E402
 from worker.models import Document, IngestResult  # noqa: E402
@@ -223,10 +232,13 @@ def final_assignments(db: sqlite3.Connection) -> tuple[dict[str, str], dict[str,
     return story, {}, "none"
 
 
-def replay(items: Sequence[Item], *, now_is_published: bool = False) -> Replay:
+def replay(
+    items: Sequence[Item], *, now_is_published: bool = False, overrides: Sequence[str] = ()
+) -> Replay:
     """Ingest the items in order into a fresh SQLite store; the final assignments."""
     with tempfile.TemporaryDirectory(prefix="ww-storylines-") as tmp:
-        pipeline = Pipeline(Settings(db_path=str(Path(tmp) / "ww.db")))
+        settings = dataclasses.replace(settings_from(list(overrides)), db_path=f"{tmp}/ww.db")
+        pipeline = Pipeline(settings)
         store = pipeline.open_store()
         results: list[IngestResult] = []
         t0 = time.perf_counter()
@@ -289,7 +301,7 @@ def figures(pred: Sequence[Any], gold: Sequence[str]) -> dict[str, Any]:
 def merged(args: argparse.Namespace, names: list[str]) -> dict[str, Any]:
     items = align({n: load_stream(args.datasets, n, args.limit).articles for n in names})
     gold = [it.topic for it in items]
-    run = replay(items, now_is_published=args.now_is_published)
+    run = replay(items, now_is_published=args.now_is_published, overrides=args.set)
     t0 = time.perf_counter()
     vectors = tfidf_vectors((it.text for it in items), args.baseline_terms)
     days = [it.day for it in items]
@@ -325,7 +337,9 @@ def dense(args: argparse.Namespace, names: list[str]) -> dict[str, Any]:
     out = {}
     for name in names:
         arts = load_stream(args.datasets, name, args.limit).articles
-        run = replay([Item(name, *a) for a in arts], now_is_published=args.now_is_published)
+        run = replay(
+            [Item(name, *a) for a in arts], now_is_published=args.now_is_published, overrides=args.set
+        )
         sizes = Counter(s for s in run.story if not s.startswith("rejected:"))
         lines = {line for line, s in zip(run.storyline, run.story, strict=True) if s in sizes}
         out[name] = {
@@ -404,6 +418,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-merged", action="store_true")
     parser.add_argument("--skip-dense", action="store_true")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a setting for the pipeline (repeatable)")
     args = parser.parse_args(argv)
     folder = args.datasets / T17
     names = sorted(p.parent.name for p in folder.glob("*/articles.json.gz"))

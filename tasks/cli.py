@@ -18,6 +18,7 @@ from worker.cli import main, print_results
 from worker.config import Settings
 from worker.ingest import Pipeline
 from worker.inputs import read_inputs
+from worker.json_articles import JsonLimits
 from worker.models import IngestResult
 
 __all__ = ["main"]
@@ -95,7 +96,8 @@ def submit(paths: tuple[str, ...], as_json: bool, wait: bool, timeout_s: float) 
     store = None
     queued: list[tuple[str, AsyncResult | IngestResult]] = []
     for origin, doc in read_inputs(paths, stdin=sys.stdin.buffer,
-                                   max_bytes=settings.max_input_bytes):  # fmt: skip
+                                   max_bytes=settings.max_input_bytes,
+                                   limits=JsonLimits.from_settings(settings)):  # fmt: skip
         if isinstance(doc, Exception):  # unreadable: recorded now, never queued
             store = store or pipeline.open_store()
             queued.append((origin, pipeline.reject(origin, doc, store, now=time.time())))
@@ -154,9 +156,8 @@ def serve(host: str, port: int) -> None:
 
         WIREWATCH_API_TOKEN=s3cret WIREWATCH_API_OPEN_READS=1 wirewatch serve --port 8080
     """
-    import uvicorn
-
     from worker.api import create_app
+    from worker.api.server import run
 
     try:
         settings = Settings.from_env()
@@ -170,4 +171,4 @@ def serve(host: str, port: int) -> None:
         raise click.ClickException(str(exc)) from exc
     if not settings.api_token:
         click.echo("WIREWATCH_API_TOKEN is not set: writes answer 503 until it is.", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    run(app, host=host, port=port)  # uvicorn; a request head over 64 KB gets 431

@@ -59,6 +59,6 @@ def poll(self: Task, url: str) -> list[dict[str, Any]]:
             return []
         raise self.retry(exc=exc, countdown=RETRY_DELAY_S) from exc
     for result in results or ():
-        if result.event is not None:
-            app.send_task("wirewatch.events.fan_out", args=[result.event["id"]])
+        for event in result.events:  # a review's story.created too
+            app.send_task("wirewatch.events.fan_out", args=[event["id"]])
     return [r.to_dict() for r in results or ()]

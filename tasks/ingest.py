@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +23,11 @@ logger = logging.getLogger(__name__)
 
 BACKOFF_BASE_S = 2.0
 BACKOFF_MAX_S = 300.0
+# A host the resolver says does not exist (NXDOMAIN) is retried this many times, not
+# task_max_retries: a name just registered may take a moment, a typo never resolves. A
+# resolver that cannot answer (EAI_AGAIN) is a transient failure like any other.
+NOT_FOUND_RETRIES = 1
+_NXDOMAIN = frozenset({socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)})
 
 
 @app.task(name="wirewatch.ingest.document", bind=True, max_retries=None)
@@ -52,14 +58,23 @@ def _ingest(doc: Document, now: float) -> IngestResult:
 
 
 def _attempt(task: Task, origin: str, work: Callable[[float], IngestResult]) -> dict[str, Any]:
-    """Run `work`; retry transient failures with backoff, record permanent ones, never drop."""
+    """Run `work`; retry transient failures with backoff, record permanent ones, never drop.
+
+    A failure of ours (any other exception) is recorded as rejected with reason
+    ``internal_error`` rather than failing the task: the input is never lost silently.
+    """
     try:
         result = work(time.time())
     except PermanentError as exc:
         return _rejected(origin, exc)
     except TransientError as exc:
-        retries = task.request.retries
-        if retries >= resources.pipeline().settings.task_max_retries:
+        retries, allowed = task.request.retries, resources.pipeline().settings.task_max_retries
+        if _host_not_found(exc):
+            exc = TransientError(
+                f"the host does not resolve: {exc.message}", reason="host_not_found"
+            )
+            allowed = min(allowed, NOT_FOUND_RETRIES)
+        if retries >= allowed:
             gave_up = TransientError(
                 f"gave up after {retries + 1} attempts: {exc.message}", reason=exc.reason
             )
@@ -67,9 +82,26 @@ def _attempt(task: Task, origin: str, work: Callable[[float], IngestResult]) -> 
         delay = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2**retries)
         logger.info("%s: %s; retry %d in %.0fs", origin, exc, retries + 1, delay)
         raise task.retry(exc=exc, countdown=delay) from exc
+    except Exception as exc:
+        logger.exception("%s: ingest failed", origin)
+        message = f"internal error: {type(exc).__name__}: {str(exc)[:200]}"
+        return _rejected(origin, PermanentError(message, reason="internal_error"))
     for event in result.events:
         app.send_task("wirewatch.events.fan_out", args=[event["id"]])
     return result.to_dict()
+
+
+def _host_not_found(exc: BaseException) -> bool:
+    """Does the resolver say the host does not exist? (The fetch's connect error carries the
+    resolver's `socket.gaierror` in its chain of causes.)"""
+    seen: BaseException | None = exc
+    for _ in range(10):  # a chain of causes is short; never loop on a cycle
+        if seen is None:
+            return False
+        if isinstance(seen, socket.gaierror) and seen.errno in _NXDOMAIN:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _rejected(origin: str, exc: IngestError) -> dict[str, Any]:

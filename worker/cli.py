@@ -136,11 +136,12 @@ def stories(
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     table = Table(title="stories")
-    for col in ("story", "title", "articles", "developments", "last activity"):
+    for col in ("story", "storyline", "title", "articles", "developments", "last activity"):
         table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(
             r["id"],
+            r["storyline_id"],
             r["title"] or "",
             str(r["article_count"]),
             str(r["development_count"]),
@@ -255,3 +256,7 @@ import worker.cli_webhooks  # noqa: E402, F401
 
 # `feeds`, `poll` and `watch` live in worker/cli_feeds.py (importing it registers them on `main`)
 from worker import cli_feeds  # noqa: E402, F401
+
+# `storylines`, `storyline`, `export` and the storyline corrections live in
+# worker/cli_storylines.py (importing it registers them on `main`)
+from worker import cli_storylines  # noqa: E402, F401

@@ -59,10 +59,14 @@ class Settings:
     story_window_s: int = 4 * 86400  # a story inactive for longer no longer takes articles
     # -- storylines (worker/pipeline/storylines.py): the stories of one topic over weeks
     storyline_window_s: int = 21 * 86400  # a storyline inactive for longer takes no stories
-    storyline_min_probability: float = 0.15  # measured on merged Timeline17 (bench/storylines.py)
+    # names-and-places cosine an article needs with a storyline to join it, and that two
+    # storylines' centroids need to be merged as one topic; measured on merged Timeline17
+    # (bench/storylines.py)
+    storyline_min_similarity: float = 0.08
+    storyline_merge_similarity: float = 0.3
     # log-odds added to a candidate story in the article's storyline (and its figures and
     # dates are not held against it); measured with ECB+ and Timeline17 (docs/benchmarks.md)
-    storyline_story_bonus: float = 1.0
+    storyline_story_bonus: float = 2.0
     # -- event time (worker/pipeline/timing.py): a publication time is believed when it is at
     # most this far in the future and not before the floor; else the ingestion time is used
     published_max_skew_s: int = 900
@@ -108,9 +112,13 @@ class Settings:
     api_token: str = ""  # bearer token for writes (and reads); empty: every write answers 503
     api_open_reads: int = 0  # 1: GET endpoints and the dashboard need no token
     api_max_body_bytes: int = 10_000_000  # a larger request body is refused with 413
+    api_ingest_concurrency: int = 2  # ingests the API runs at once, off its event loop
+    api_ingest_backlog: int = 32  # requests allowed to wait for one; more get 503 busy
 
     # -- input limits
-    max_input_bytes: int = 10_000_000
+    max_input_bytes: int = 10_000_000  # per article: a JSON Lines file is read line by line
+    max_json_depth: int = 32  # deeper JSON input is rejected (too_deep), before it is parsed
+    max_field_chars: int = 10_000  # a longer url/title/published_at/source: field_too_long
     # a one-line wire brief is news; trafilatura rejects junk pages itself
     min_article_chars: int = 40
     extract_cache_reset_every: int = 200  # trafilatura's caches grow ~1 MB per page (#216)
@@ -120,7 +128,10 @@ class Settings:
             v = getattr(self, name)
             if not 0 < v <= 1:
                 raise ValueError(f"{name} must be in (0, 1], got {v!r}")
-        for name in ("story_min_probability", "min_novelty", "storyline_min_probability"):
+        for name in (
+            "story_min_probability", "min_novelty", "storyline_min_similarity",
+            "storyline_merge_similarity",
+        ):  # fmt: skip
             v = getattr(self, name)
             if not 0 <= v <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {v!r}")
@@ -128,7 +139,8 @@ class Settings:
             raise ValueError(f"num_perm must be in [16, 1024], got {self.num_perm!r}")
         for name in (
             "salient_terms", "story_window_s", "max_input_bytes", "max_event_facts",
-            "storyline_window_s",
+            "storyline_window_s", "max_json_depth", "max_field_chars", "api_ingest_concurrency",
+            "api_ingest_backlog",
             "redis_retention_s", "task_visibility_timeout_s", "task_result_ttl_s",
         ):  # fmt: skip
             v = getattr(self, name)

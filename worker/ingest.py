@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from worker.config import Settings
-from worker.errors import BadInput, IngestError, PermanentError
+from worker.errors import BadInput, CorrectionRefused, IngestError, PermanentError
 from worker.models import Article, Document, IngestResult
 from worker.pipeline import extract
 from worker.pipeline.analysis import Analysis, analyse, to_article
@@ -23,7 +23,13 @@ from worker.pipeline.fingerprint import Signer, band_keys, estimate_jaccard, lsh
 from worker.pipeline.matching import Candidate, best_story, evidence_keys, merge_terms
 from worker.pipeline.novelty import Novelty, assess
 from worker.pipeline.salience import salient_terms, weigh
-from worker.pipeline.storylines import StorylineMatch, best_storyline
+from worker.pipeline.storylines import (
+    StorylineMatch,
+    best_storyline,
+    closest_storyline,
+    consolidation_due,
+    merge_names,
+)
 from worker.pipeline.timing import EventTime, event_time
 from worker.pipeline.titles import headline
 from worker.reviewer import Reviewer
@@ -88,9 +94,16 @@ class Pipeline:
                 analysis = self._analyse(doc)
         except PermanentError as exc:
             return self.reject(doc.origin, exc, store, now=now)
+        except Exception as exc:  # a bug on one input must not stop the inputs after it
+            logger.exception("extracting %s failed", doc.origin)
+            error = PermanentError(f"internal error: {type(exc).__name__}", reason="internal_error")
+            return self.reject(doc.origin, error, store, now=now)
         started, self._inner_s = time.perf_counter(), 0.0
         with store.transaction():
-            result, story_size = self._record(doc.origin, analysis, store, now)
+            result, story_size, line_check = self._record(doc.origin, analysis, store, now)
+        if line_check is not None:
+            with self._stage("consolidate", inner=True):
+                result = self._consolidate(result, line_check, store, now)
         if result.status != "new_story" and self.reviewer.due(story_size):
             with self._stage("review", inner=True):
                 result = self._review(result, store, now)
@@ -169,6 +182,38 @@ class Pipeline:
         story_id = moved["story"] if result.article_id in moved["articles"] else result.story_id
         return replace(result, story_id=story_id, review_event=event if stored else None)
 
+    def _consolidate(
+        self, result: IngestResult, others: list[str], store: Store, now: float
+    ) -> IngestResult:
+        """Merge the article's young storyline into a larger nearby one whose centroid names
+        agree (worker/pipeline/storylines.py)."""
+        own = result.storyline_id
+        assert own is not None
+        rows = store.storylines([own, *others])
+        if own not in rows:
+            return result
+        terms = {t for r in rows.values() for t in r.terms}
+        found = closest_storyline(
+            rows[own].terms,
+            [(lid, rows[lid].terms) for lid in others if lid in rows],
+            store.doc_freqs(terms),
+            store.doc_count(),
+            self.settings.storyline_merge_similarity,
+        )
+        if found is None:
+            return result
+        other = rows[found[0]]
+        if other.article_count < rows[own].article_count:
+            return result  # a young storyline joins a larger one, never the other way
+        small, big = own, other.id
+        try:
+            store.operator().merge_storylines(small, big, now=now, by_person=False)
+        except CorrectionRefused as exc:  # a person or another worker moved it meanwhile
+            logger.info("storyline %s not merged into %s: %s", small, big, exc)
+            return result
+        logger.info("storyline %s merged into %s (names %.2f)", small, big, found[1])
+        return replace(result, storyline_id=big)
+
     def _split_event(self, story_id: str, store: Store, now: float) -> dict[str, Any]:
         """`story.created` for a story a review split out: its first article and its lede."""
         detail = store.story_detail(story_id)
@@ -192,15 +237,16 @@ class Pipeline:
 
     def _record(
         self, origin: str, a: Analysis, store: Store, now: float
-    ) -> tuple[IngestResult, int]:
-        """Store the article; the result and the size of its story now (0: not stored)."""
+    ) -> tuple[IngestResult, int, list[str] | None]:
+        """Store the article; the result, the size of its story now (0: not stored) and, when
+        its storyline is due a consolidation check, the other storylines to check it with."""
         s = self.settings
         same = store.article_by_hash(a.content_hash)
         if same is not None:  # byte-for-byte the same words: nothing to store, no event
             row = store.stories([same["story_id"]]).get(same["story_id"])
             storyline = row.storyline_id if row else None
             result = IngestResult(origin, "duplicate", same["story_id"], same["id"])
-            return replace(result, storyline_id=storyline), 0
+            return replace(result, storyline_id=storyline), 0, None
         when = self.event_time(a.published_ts, now)
         article_id = "a_" + a.content_hash[:16]
         n_docs = store.doc_count()
@@ -215,12 +261,13 @@ class Pipeline:
         story_id: str | None
         row: StoryRow | None = None
         line: StorylineRow | None = None
+        nearby: list[str] = []
         if previous is not None:  # a wire updating its story in place: same story, new version
             story_id, match, similarity = previous["story_id"], "revision", None
             version, revision_of = previous["version"] + 1, previous["id"]
         else:
             with self._stage("match", inner=True):
-                match, similarity, row, line = self._match(
+                match, similarity, row, line, nearby = self._match(
                     a, store, vec, df, n_docs, dup_keys, story_keys, when
                 )
             story_id = row.id if row else None
@@ -317,7 +364,7 @@ class Pipeline:
         )
         store.update_storyline(
             storyline_id,
-            terms=merge_terms(line.terms if line else {}, a.terms),
+            terms=merge_names(line.terms if line else {}, a.terms),
             when=when,
             new_story=count == 0,
             developed=developed,
@@ -334,7 +381,9 @@ class Pipeline:
         result = IngestResult(
             origin, status, story_id, article_id, event, storyline_id=storyline_id  # type: ignore[arg-type]
         )
-        return result, count + 1
+        others = [lid for lid in nearby if lid != storyline_id]
+        due = others and consolidation_due((line.article_count if line else 0) + 1)
+        return result, count + 1, others if due else None
 
     def _match(
         self,
@@ -346,9 +395,9 @@ class Pipeline:
         dup_keys: list[int],
         story_keys: list[int],
         when: EventTime,
-    ) -> tuple[str, float | None, StoryRow | None, StorylineRow | None]:
-        """How the article joins a story ("new": it does not), the story's row, and the
-        storyline a new story would join (None: a new storyline)."""
+    ) -> tuple[str, float | None, StoryRow | None, StorylineRow | None, list[str]]:
+        """How the article joins a story ("new": it does not), the story's row, the storyline
+        a new story would join (None: a new storyline) and the live storylines nearby."""
         s = self.settings
         window = s.story_window_s
         # 1. a syndicated or lightly edited copy of a stored article
@@ -362,7 +411,7 @@ class Pipeline:
                 if sid in stories and stories[sid].span.admits(when, window)
             )
             if scored and -scored[0][0] >= s.dup_min_jaccard:
-                return "near_duplicate", round(-scored[0][0], 4), stories[scored[0][1]], None
+                return "near_duplicate", round(-scored[0][0], 4), stories[scored[0][1]], None, []
         # 2. the storylines of the stories sharing salient-term bands, in their window
         story_hits = store.index_story_hits(story_keys)
         ranked = sorted((-n, sid) for sid, n in story_hits.items())  # most shared bands first
@@ -381,15 +430,16 @@ class Pipeline:
             [(lid, line.terms) for lid, line in lines.items()],
             df_all,
             n_docs,
-            s.storyline_min_probability,
+            s.storyline_min_similarity,
         )
+        nearby = sorted(lines)
         line = lines.get(chosen.storyline_id) if chosen.storyline_id else None
         # 3. the same story told by another outlet or developed: candidates verified
         candidates = [
             rows[sid] for _, sid in ranked if sid in rows and rows[sid].span.admits(when, window)
         ][: s.story_candidates]
         if not candidates:
-            return "new", None, None, line
+            return "new", None, None, line, nearby
         keys = evidence_keys(a.vocabulary)
         known = store.known_keys_many([r.id for r in candidates], keys)
         in_line = line.id if line else None
@@ -406,9 +456,9 @@ class Pipeline:
             storyline_bonus=s.storyline_story_bonus,
         )
         if m.story_id is None:
-            return "new", m.probability, None, line
+            return "new", m.probability, None, line, nearby
         joined = next(r for r in candidates if r.id == m.story_id)
-        return "same_story", m.probability, joined, line
+        return "same_story", m.probability, joined, line, nearby
 
     def _event(
         self,

@@ -3,6 +3,10 @@
 One round takes the due feeds from the registry and polls them with `concurrency` threads;
 each thread has its own pipeline and store connection, all share the HTTP client and the
 host limiter (in-process, or Redis's when the store is Redis: shared with every worker).
+
+Memory stays that of one feed per thread: the extractor's caches (about 1 MB per page) are
+released after each feed, `watch` keeps no results (each goes to `on_result`), and a feed
+that fails in a way of ours is logged and left for its next turn, not the end of the round.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from worker.fetch import build_client
 from worker.fetch.hosts import HostLimiter, LocalHostLimiter
 from worker.ingest import Pipeline
 from worker.models import IngestResult
+from worker.pipeline import extract
 from worker.polling import POLL_HOLD_S, poll_url
 from worker.store.base import Store
 from worker.store.host_slots import RedisHostLimiter
@@ -88,11 +93,12 @@ class Poller:
             self.client.close()
 
     def run_once(
-        self, *, force: bool = False, on_result: OnResult | None = None
+        self, *, force: bool = False, on_result: OnResult | None = None, keep: bool = True
     ) -> list[IngestResult]:
         """Poll every due feed (every feed not suspended with `force`) once.
 
-        Returns every result; `on_result` also gets each as it comes (from any thread).
+        Returns every result (none with `keep=False`: a round of hundreds of feeds holds
+        thousands of events); `on_result` also gets each as it comes (from any thread).
         """
         feeds = self.registry.take_due(self.clock(), hold_s=POLL_HOLD_S, force=force)
         if not feeds:
@@ -106,7 +112,8 @@ class Poller:
 
         def collect(result: IngestResult) -> None:
             with lock:
-                results.append(result)
+                if keep:
+                    results.append(result)
                 if on_result is not None:
                     on_result(result)
 
@@ -137,7 +144,7 @@ class Poller:
         `on_round` runs in this thread after each round (webhook delivery, say)."""
         while not stop.is_set():
             try:
-                self.run_once(on_result=on_result)
+                self.run_once(on_result=on_result, keep=False)
                 if on_round is not None:
                     on_round()
                 due = self.registry.next_due_at()
@@ -178,5 +185,10 @@ class Poller:
             except TransientError as exc:  # the feed's hold runs out, then it is polled again
                 logger.warning("feed %s not polled this round: %s", url, exc)
                 continue
+            except Exception:  # a failure of ours: the feed's hold runs out, the round goes on
+                logger.exception("feed %s not polled this round", url)
+                continue
+            finally:
+                extract.reset_caches()  # what one feed's pages left in trafilatura's caches
             for result in results or ():
                 collect(result)

@@ -8,19 +8,20 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import httpx
 
-from worker.errors import FetchFailed, IngestError, PermanentError
+from worker.errors import FetchFailed, IngestError, PermanentError, TransientError
 from worker.fetch import FEED_ACCEPT, FetchResult, fetch
 from worker.fetch.hosts import HostLimiter
 from worker.ingest import Pipeline
 from worker.models import IngestResult
 from worker.pages import page_document
 from worker.pipeline.analysis import parse_time
-from worker.pipeline.feeds import FeedEntry, ParsedFeed, entry_document, parse_feed
+from worker.pipeline.feeds import FeedEntry, ParsedFeed, entry_document, entry_link, parse_feed
 from worker.pipeline.schedule import (
     DEFAULT_INTERVAL_S,
     adaptive_interval_s,
@@ -50,6 +51,9 @@ class _Poll:
     limiter: HostLimiter
     now: float
     source: str | None = None  # the feed's title, once parsed
+    # pages that several of the feed's entries point into (`page#comment-1`, `#comment-2`):
+    # each of those entries is its own part of the page, which its feed content carries
+    shared_pages: Counter[str] = field(default_factory=Counter)
 
 
 def poll_url(
@@ -125,9 +129,16 @@ def poll_feed(
             parsed = parse_feed(got.body, url=got.url, content_type=content_type)
     except (FetchFailed, PermanentError) as exc:
         return [_failed(ctx, exc)]
+    except TransientError:
+        raise
+    except Exception as exc:  # a failure of ours on this feed: recorded, the others go on
+        logger.exception("feed %s: polling failed", feed.url)
+        return [_failed(ctx, _internal(exc))]
     results = []
     if parsed is not None:
-        ctx = replace(ctx, source=parsed.title)
+        pages = Counter(canonical_url(e.raw_link) for e in parsed.entries if e.fragment)
+        shared = Counter({page: n for page, n in pages.items() if page and n > 1})
+        ctx = replace(ctx, source=parsed.title, shared_pages=shared)
         for entry in _chronological(parsed.entries):
             result = _entry(ctx, entry)
             if result is not None:
@@ -137,7 +148,8 @@ def poll_feed(
 
 
 def entry_keys(feed_url: str, entry: FeedEntry) -> list[str]:
-    """The keys an entry is known by across feeds: its GUID and its canonical URL.
+    """The keys an entry is known by across feeds: its GUID and its URL key (the canonical
+    URL, with the link's fragment when that names a part of the page: `entry_link`).
 
     A GUID that names itself globally (a URL, `urn:`, `tag:`) is the same entry in any feed;
     a bare one ("1234") is unique only within its feed, so it is scoped to the feed's URL.
@@ -162,7 +174,14 @@ def _entry(ctx: _Poll, entry: FeedEntry) -> IngestResult | None:
         return None
     done = False
     try:
-        result = _ingest_entry(ctx, entry, keys)
+        try:
+            result = _ingest_entry(ctx, entry, keys)
+        except (TransientError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # a failure of ours on this entry: recorded, never retried
+            logger.exception("%s: ingesting the entry failed", entry.raw_link or entry.guid)
+            origin = f"{ctx.feed.url}#{entry.guid or entry.raw_link or entry.title}"
+            result = ctx.pipeline.reject(origin, _internal(exc), ctx.store, now=ctx.now)
         done = True
     finally:  # anything unfinished (a busy store, Ctrl-C) is given back for the next poll
         if done:
@@ -177,12 +196,16 @@ def _ingest_entry(ctx: _Poll, entry: FeedEntry, keys: list[str]) -> IngestResult
     s = ctx.pipeline.settings
     if not entry.raw_link:
         return _from_feed(ctx, entry, "the entry has no link")
+    page_url = canonical_url(entry.raw_link) if entry.fragment else None
+    if page_url and page_url in ctx.shared_pages and (entry.content or entry.summary):
+        n = ctx.shared_pages[page_url]
+        return _from_feed(ctx, entry, f"#{entry.fragment} is one of {n} parts of one page")
     try:
         with ctx.limiter.slot(entry.raw_link):
             page = fetch(entry.raw_link, settings=s, client=ctx.client)
     except (FetchFailed, PermanentError) as exc:
         return _from_feed(ctx, entry, _page_failure(exc))
-    final = canonical_url(page.url)
+    final = entry_link(page.url, entry.fragment)  # a redirect keeps the link's fragment
     if final and final != entry.link:  # a redirect: the article may have come another way
         final_key = "url:" + final
         if not ctx.registry.claim_entry([final_key], now=ctx.now, ttl_s=s.feed_seen_ttl_s):
@@ -218,6 +241,12 @@ def _from_feed(ctx: _Poll, entry: FeedEntry, why: str) -> IngestResult:
         return ctx.pipeline.reject(origin, exc, ctx.store, now=ctx.now)
     doc = replace(doc, source=entry.source or ctx.source)
     return ctx.pipeline.ingest(doc, ctx.store, now=ctx.now)
+
+
+def _internal(exc: Exception) -> PermanentError:
+    """A failure of ours (not the input's), as a rejection that says so."""
+    message = f"internal error: {type(exc).__name__}: {str(exc)[:200]}"
+    return PermanentError(message, reason="internal_error")
 
 
 def _page_failure(exc: IngestError) -> str:

@@ -12,6 +12,7 @@ from tests.store.test_contract import SIG, aid, article_row, ingested, lid, publ
 from worker import Document, Pipeline
 from worker.errors import CorrectionRefused
 from worker.pipeline.contribution import contribution
+from worker.pipeline.storylines import merge_names, storyline_share
 from worker.pipeline.matching import merge_terms
 from worker.pipeline.timing import EventTime, Span
 from worker.pipeline.titles import headline
@@ -178,7 +179,7 @@ def _stored(store: Store, n: int, story: int, line: int, when: EventTime, **row:
             developed=developed,
         )  # fmt: skip
         store.update_storyline(
-            lid(line), terms=merge_terms(line_row.terms if line_row else {}, terms), when=when,
+            lid(line), terms=merge_names(line_row.terms if line_row else {}, terms), when=when,
             new_story=have is None, developed=developed,
         )  # fmt: skip
 
@@ -266,9 +267,11 @@ def _check_storylines(out: dict[str, Any]) -> None:
     assert [s["id"] for s in stories] == [new, sid(1), sid(2)]  # oldest first: 90, 100, 300
     # split_storyline: story 2 leaves with its centroid share and the facts it brought
     assert out["split_storyline"] == {"story": sid(2), "from_storyline": lid(1), "storyline": own}
-    assert out["own_line"] == StorylineRow(own, "Schools closed", 1, 1, terms[3],
+    assert out["own_line"] == StorylineRow(own, "Schools closed", 1, 1, storyline_share(terms[3]),
                                            Span(None, None, 300.0))  # fmt: skip
-    assert out["after_split_storyline"]["terms"][lid(1)] == merge_terms(terms[1], terms[2])
+    assert out["after_split_storyline"]["terms"][lid(1)] == storyline_share(
+        merge_terms(terms[1], terms[2])
+    )
     facts = out["facts_after_split_storyline"]
     assert facts["own"] == contribution(_TEXTS[3])[1]
     assert facts["old"] == contribution(_TEXTS[3])[1] & (
@@ -283,7 +286,9 @@ def _check_storylines(out: dict[str, Any]) -> None:
     after = out["after_merge"]
     assert lid(2) not in {r["id"] for r in after["storylines"]}
     assert lid(2) not in after["terms"]
-    assert after["terms"][lid(1)] == merge_terms(merge_terms(terms[1], terms[2]), terms[4])
+    assert after["terms"][lid(1)] == storyline_share(
+        merge_terms(merge_terms(terms[1], terms[2]), terms[4])
+    )
     assert out["facts_after_merge"] == contribution(_TEXTS[4])[1]
     line = {r["id"]: r for r in after["storylines"]}[lid(1)]
     assert (line["story_count"], line["article_count"], line["last_ingested_at"]) == (2, 3, 400.0)

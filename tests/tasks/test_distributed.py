@@ -110,12 +110,20 @@ def _synthetic(n: int) -> list[Document]:
     rng = random.Random(3)
     syllables = "ka lo mi ra tu ve so pe ni da gu ze fo li ba".split()
 
-    def word(k: int) -> str:
-        return "".join(rng.choice(syllables) for _ in range(k))
+    used: set[str] = set()
+
+    def word(k: int, *, unique: bool = False) -> str:
+        while True:
+            w = "".join(rng.choice(syllables) for _ in range(k))
+            if not unique or w not in used:
+                used.add(w)
+                return w
 
     out = []
     for i in range(n):
-        place, person = word(3).title(), f"{word(2).title()} {word(3).title()}"
+        # never the same invented name twice: no two stories share a person or a place
+        place = word(3, unique=True).title()
+        person = f"{word(2, unique=True).title()} {word(3, unique=True).title()}"
         things = [word(2) + "s" for _ in range(6)]
         body = (
             f"{person} opened the {things[0]} exchange in {place} on Tuesday with "

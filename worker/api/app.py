@@ -1,7 +1,9 @@
 """The app factory: settings in, a FastAPI app out, with the store opened on its event loop.
 
 Every endpoint is `async def` and runs on the loop's one thread, so the (embedded, SQLite)
-store is only ever touched from the thread that opened it, and ingests are serialised.
+store is only ever touched from the thread that opened it. Ingests are the exception: they
+run in the ingest pool's threads (worker/api/ingest_pool.py), each with a store of its own,
+at most `api_ingest_concurrency` at once, so `/healthz` and reads answer while they run.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from worker.api.errors import error_body, error_responses, install_handlers
+from worker.api.ingest_pool import IngestPool
 from worker.config import Settings
 from worker.deliver import Deliverer
 from worker.metrics import InstrumentedPipeline, metrics_for
@@ -41,6 +44,7 @@ class Context:
         self.queue_depth = queue_depth
         self.metrics = metrics_for(settings)  # distributed: the whole deployment's counts
         self.pipeline = InstrumentedPipeline(settings, self.metrics)
+        self.ingests = IngestPool.from_settings(settings, self.metrics)  # POST /v1/articles
         self._store: Store | None = None
         self._deliverer: Deliverer | None = None
 
@@ -57,6 +61,7 @@ class Context:
         return self._deliverer
 
     def close(self) -> None:
+        self.ingests.close()
         if self._deliverer is not None:
             self._deliverer.close()
         if self._store is not None:
@@ -135,6 +140,7 @@ def create_app(
         routes_operator,
         routes_ops,
         routes_reads,
+        routes_storylines,
     )
 
     ctx = Context(settings, enqueue, queue_depth)
@@ -154,6 +160,7 @@ def create_app(
     common = error_responses(400, 401, 403, 413, 422, 503)
     for module in (routes_articles, routes_reads, routes_admin, routes_operator):
         app.include_router(module.router, responses=common)
+    app.include_router(routes_storylines.router, responses=common)
     app.include_router(routes_ops.router)
     app.include_router(dashboard.router)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)

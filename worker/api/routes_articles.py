@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import logging
 import secrets
 import time
 from typing import Any
@@ -13,12 +13,15 @@ from fastapi.responses import JSONResponse
 from worker.api.app import Context
 from worker.api.auth import require_write
 from worker.api.errors import ApiError, error_body
-from worker.errors import BadInput
-from worker.inputs import decode, from_object
+from worker.api.ingest_pool import Worker
+from worker.errors import BadInput, PermanentError, TransientError
+from worker.inputs import decode
+from worker.json_articles import JsonLimits, from_object, parse_json
 from worker.models import Document
 
 __all__ = ["router"]
 
+logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["articles"])
 
 _ARTICLE_SCHEMA = {
@@ -46,7 +49,7 @@ _BODY = {
 }
 
 
-def _document(origin: str, content_type: str, data: bytes) -> Document:
+def _document(origin: str, content_type: str, data: bytes, limits: JsonLimits) -> Document:
     media, _, params = content_type.partition(";")
     media = media.strip().lower()
     charset = None
@@ -57,12 +60,7 @@ def _document(origin: str, content_type: str, data: bytes) -> Document:
     if not data.strip():
         raise BadInput("the request body is empty", reason="empty")
     if media == "application/json":
-        try:
-            obj = json.loads(decode(data, charset=charset))
-        except json.JSONDecodeError as exc:
-            raise BadInput(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
-                           reason="bad_json") from exc  # fmt: skip
-        _, doc = from_object(origin, obj)
+        _, doc = from_object(origin, parse_json(decode(data, charset=charset), limits), limits)
         if isinstance(doc, Exception):
             raise doc
         return doc
@@ -78,28 +76,51 @@ def _document(origin: str, content_type: str, data: bytes) -> Document:
 @router.post("/articles", dependencies=[Depends(require_write)], openapi_extra=_BODY,
              status_code=201)  # fmt: skip
 async def post_article(request: Request) -> JSONResponse:
-    """Ingest one article (embedded mode) or queue it for the workers (distributed mode)."""
+    """Ingest one article (embedded mode) or queue it for the workers (distributed mode).
+
+    The work runs in the ingest pool (worker/api/ingest_pool.py), off the event loop.
+    """
     ctx: Context = request.app.state.ctx
     origin = f"api:{secrets.token_hex(6)}"
     data = await request.body()
+    content_type = request.headers.get("content-type", "")
+    return await ctx.ingests.run(lambda w: _ingest(ctx, w, origin, content_type, data))
+
+
+def _ingest(ctx: Context, w: Worker, origin: str, content_type: str, data: bytes) -> JSONResponse:
+    """One pushed article, in a pool thread: parsed, then ingested or queued.
+
+    A bad input is rejected with its reason (422); a failure of ours on it is recorded as
+    rejected with reason ``internal_error`` (500): never lost, and the next request goes on.
+    A busy store (TransientError) answers 503 with Retry-After and records nothing.
+    """
     now = time.time()
     try:
-        doc = _document(origin, request.headers.get("content-type", ""), data)
-    except BadInput as exc:
-        result = ctx.pipeline.reject(origin, exc, ctx.store, now=now)  # counted there
-        return JSONResponse(error_body(exc.reason, exc.message, result=result.to_dict()), 422)
-    if ctx.enqueue is not None:
-        task_id = ctx.enqueue(doc.to_dict())
-        ctx.metrics.count_queued()
-        ctx.metrics.flush()
-        return JSONResponse({"input": origin, "task_id": task_id}, 202)
-    result = ctx.pipeline.ingest(doc, ctx.store, now=now)  # counted by the pipeline
+        doc = _document(origin, content_type, data, JsonLimits.from_settings(ctx.settings))
+        if ctx.enqueue is not None:
+            task_id = ctx.enqueue(doc.to_dict())
+            ctx.metrics.count_queued()
+            ctx.metrics.flush()
+            return JSONResponse({"input": origin, "task_id": task_id}, 202)
+        result = w.pipeline.ingest(doc, w.store, now=now)  # counted by the pipeline
+    except (ApiError, TransientError):
+        raise
+    except PermanentError as exc:
+        result = w.pipeline.reject(origin, exc, w.store, now=now)  # counted there
+    except Exception as exc:
+        logger.exception("POST /v1/articles %s failed", origin)
+        failure = PermanentError(
+            f"internal error: {type(exc).__name__}: {str(exc)[:200]}", reason="internal_error"
+        )
+        result = w.pipeline.reject(origin, failure, w.store, now=now)
+        body = error_body(failure.reason, failure.message, result=result.to_dict())
+        return JSONResponse(body, 500)
     if result.event is not None:  # like `wirewatch ingest`: send the event's webhooks now
         started = time.perf_counter()
-        report = ctx.deliverer.deliver_due(time.time())
+        report = w.delivering().deliver_due(time.time())
         ctx.metrics.count_deliveries(report, time.perf_counter() - started)
-    body: dict[str, Any] = result.to_dict()
+    out: dict[str, Any] = result.to_dict()
     if result.status == "rejected":
         code = result.error.split(":", 1)[0] if result.error else "rejected"
-        return JSONResponse(error_body(code, result.error or "rejected", result=body), 422)
-    return JSONResponse(body, 201 if result.status in ("new_story", "development") else 200)
+        return JSONResponse(error_body(code, result.error or "rejected", result=out), 422)
+    return JSONResponse(out, 201 if result.status in ("new_story", "development") else 200)

@@ -6,6 +6,7 @@ Options and heuristics are measured with `bench/extraction.py` (Zyte article-ext
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from configparser import ConfigParser
 from typing import Any, TypeAlias
@@ -17,10 +18,14 @@ from trafilatura.meta import reset_caches as _trafilatura_reset_caches
 from trafilatura.settings import Document, set_date_params, use_config
 from trafilatura.xml import delete_element, xmltotxt
 
-from worker.errors import BadInput, NotAnArticle
+from worker.errors import BadInput, NotAnArticle, PermanentError
 from worker.models import Article
+from worker.pipeline import facts
+from worker.pipeline.page_limits import bound_page
 
 __all__ = ["extract_html", "make_config", "reset_caches"]
+
+logger = logging.getLogger(__name__)
 
 # lxml.html.HtmlElement / lxml.etree._Element: lxml ships no type hints (lxml-stubs is not a dep)
 _Node: TypeAlias = Any
@@ -41,6 +46,7 @@ _TEASER_MAX_CHARS = 250
 _TEASER_LINK_RATIO = 0.8
 # Shorter link texts ("Home", "More") are navigation words that also occur inside prose.
 _MIN_ANCHOR_CHARS = 10
+_TEASER_TEST_BUDGET = 2_000_000  # link text x block tests per page (see _Anchors)
 
 _MARKUP_RE = re.compile(r"<[A-Za-z!?/]")
 _DOCUMENT_RE = re.compile(r"<(?:html|head|body)[\s>]", re.IGNORECASE)
@@ -73,9 +79,17 @@ def _default_config() -> ConfigParser:
 def reset_caches() -> None:
     """Release trafilatura's LRU caches (memory grows about 1 MB per page otherwise, #216).
 
-    Call it every N pages from the worker loop; it also runs `gc.collect()`.
+    Call it every N pages from the worker loop (the poller: after each feed); it also runs
+    `gc.collect()`. htmldate logs an error for each of its functions without a cache on every
+    call ("impossible to clear cache"): harmless, and silenced here.
     """
-    _trafilatura_reset_caches()
+    quiet = logging.getLogger("htmldate.meta")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
+    try:
+        _trafilatura_reset_caches()
+    finally:
+        quiet.setLevel(level)
 
 
 def extract_html(
@@ -100,10 +114,28 @@ def extract_html(
 
     Raises:
         BadInput: `reason="not_html"` when the input holds no markup at all (plain text belongs
-            to the text path) or cannot be parsed.
+            to the text path) or cannot be parsed; ``article_too_long`` for a page with far more
+            text than an article (worker/pipeline/page_limits.py); ``extract_failed`` when the
+            extractor itself fails on the page.
         NotAnArticle: `reason="no_article_text"` when no main text of `min_chars` is found.
     """
+    try:
+        return _extract(html, url, config, min_chars)
+    except PermanentError:
+        raise
+    except Exception as exc:  # trafilatura, lxml or htmldate failing on this page (a bug of
+        # theirs or a page they cannot take) must not stop the inputs after it
+        logger.warning("extraction failed on %s: %r", url or "a page", exc)
+        raise BadInput(
+            f"HTML extraction failed: {type(exc).__name__}: {str(exc)[:200]}",
+            reason="extract_failed",
+            origin=url,
+        ) from exc
+
+
+def _extract(html: str, url: str | None, config: ConfigParser | None, min_chars: int) -> Article:
     tree = _parse(html)
+    bound_page(tree, max_text_chars=facts.LIMITS.max_article_chars)
     config = config if config is not None else _default_config()
     meta = _page_metadata(tree, url, config)
     anchors = _anchor_texts(tree)
@@ -188,7 +220,7 @@ def _page_metadata(tree: _Node, url: str | None, config: ConfigParser) -> Docume
     return meta
 
 
-def _body_text(doc: Document | None, anchors: frozenset[str], title: str | None) -> str:
+def _body_text(doc: Document | None, anchors: _Anchors, title: str | None) -> str:
     """Main text with teasers and a leading headline removed, paragraphs joined by blank lines."""
     if doc is None or doc.body is None:
         return ""
@@ -202,20 +234,40 @@ def _body_text(doc: Document | None, anchors: frozenset[str], title: str | None)
     return "\n\n".join(paragraphs)
 
 
-def _is_teaser(element: _Node, anchors: frozenset[str]) -> bool:
+def _is_teaser(element: _Node, anchors: _Anchors) -> bool:
     parent = element.getparent()
     if parent is not None and parent.tag == "item":
         return False  # judged with its list item
     text = " ".join("".join(element.itertext()).split())
     if not text or len(text) > _TEASER_MAX_CHARS:
         return False
-    link_chars = sum(len(a) for a in anchors if len(a) <= len(text) and a in text)
-    return link_chars >= _TEASER_LINK_RATIO * len(text)
+    return anchors.chars_in(text) >= _TEASER_LINK_RATIO * len(text)
 
 
-def _anchor_texts(tree: _Node) -> frozenset[str]:
+class _Anchors:
+    """The page's link texts, and a budget of substring tests for the page's teaser checks.
+
+    Each short block is tested against every link text, so a page with thousands of both cost
+    their product (30,000 links and paragraphs took 100 s). Past `_TEASER_TEST_BUDGET` tests no
+    block of the page is judged a teaser: far above any news page (2,000 links and 300 short
+    blocks use 600,000), so only link farms keep their teasers.
+    """
+
+    def __init__(self, texts: frozenset[str]):
+        self.texts = texts
+        self.budget = _TEASER_TEST_BUDGET
+
+    def chars_in(self, text: str) -> int:
+        """Total length of the distinct link texts that occur in `text` (0 once over budget)."""
+        if self.budget < len(self.texts):
+            return 0
+        self.budget -= len(self.texts)
+        return sum(len(a) for a in self.texts if len(a) <= len(text) and a in text)
+
+
+def _anchor_texts(tree: _Node) -> _Anchors:
     texts = (" ".join(a.text_content().split()) for a in tree.iter("a"))
-    return frozenset(t for t in texts if len(t) >= _MIN_ANCHOR_CHARS)
+    return _Anchors(frozenset(t for t in texts if len(t) >= _MIN_ANCHOR_CHARS))
 
 
 def _words(text: str) -> list[str]:

@@ -3,13 +3,37 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
+from worker.errors import BadInput
 from worker.models import FactUnit, Sentence
 from worker.pipeline.sentences import split_sentences
 from worker.pipeline.text import STOPWORDS, fold, normalize, words
 
-__all__ = ["article_sentences", "vocabulary"]
+__all__ = ["LIMITS", "TextLimits", "article_sentences", "vocabulary"]
+
+
+@dataclass(frozen=True, slots=True)
+class TextLimits:
+    """What one article may hold, so that its cost is bounded and linear in its length.
+
+    Over `max_article_chars` or `max_article_facts` the article is rejected (BadInput
+    ``article_too_long``, ``too_many_facts``): a text that long or that dense is a book, a
+    table dump or junk, not a report, and as a story it would make every later fact "known".
+    A sentence longer than `max_sentence_chars` is cut into pieces at spaces (a run without
+    sentence punctuation is still text), and a sentence keeps its first `max_sentence_units`
+    units in reading order (a table flattened into one line, not prose).
+    """
+
+    max_article_chars: int = 1_000_000  # ~170,000 words; the longest features are ~200 KB
+    max_article_facts: int = 20_000  # a 10,000-word article holds ~1,500
+    max_sentence_chars: int = 1_000  # wire sentences are ~150; a 600-char quote fits
+    max_sentence_units: int = 100
+
+
+#: the limits `article_sentences` applies when given none
+LIMITS = TextLimits()
 
 # fmt: off
 _MONTHS = {
@@ -99,13 +123,65 @@ _OPENING_MARKS = '"(['
 _CLAUSE_END = ".:;,!?"
 
 
-def article_sentences(paragraphs: Iterable[str]) -> tuple[Sentence, ...]:
-    """Every sentence of the article with its fact units, in order."""
-    sentences = [s for p in paragraphs for s in split_sentences(normalize(p))]
+def article_sentences(
+    paragraphs: Iterable[str], *, limits: TextLimits | None = None
+) -> tuple[Sentence, ...]:
+    """Every sentence of the article with its fact units, in order.
+
+    Raises:
+        BadInput: ``article_too_long`` or ``too_many_facts`` past `limits` (default `LIMITS`).
+    """
+    lim = limits or LIMITS
+    paragraphs = list(paragraphs)
+    chars = sum(len(p) for p in paragraphs)
+    if chars > lim.max_article_chars:
+        raise BadInput(
+            f"{chars} characters of article text, over max_article_chars={lim.max_article_chars}",
+            reason="article_too_long",
+        )
+    sentences = [
+        piece
+        for p in paragraphs
+        for s in split_sentences(normalize(p))
+        for piece in _pieces(s, lim.max_sentence_chars)
+    ]
     mid_caps = _mid_sentence_capitals(sentences)
-    return tuple(
-        Sentence(index=i, text=s, units=tuple(_units(s, mid_caps))) for i, s in enumerate(sentences)
-    )
+    out, facts = [], 0
+    for i, s in enumerate(sentences):
+        units = _units(s, mid_caps)
+        if len(units) > lim.max_sentence_units:
+            units = _in_reading_order(s, units)[: lim.max_sentence_units]
+        facts += len(units)
+        if facts > lim.max_article_facts:  # stop here: the rest would cost as much again
+            raise BadInput(
+                f"over max_article_facts={lim.max_article_facts} fact units (names, numbers, "
+                f"dates, quotes) by sentence {i + 1} of {len(sentences)}",
+                reason="too_many_facts",
+            )
+        out.append(Sentence(index=i, text=s, units=tuple(units)))
+    return tuple(out)
+
+
+def _pieces(sentence: str, max_chars: int) -> Iterator[str]:
+    """A sentence as it is, or cut at spaces into pieces of at most `max_chars` (a word
+    longer than that is cut where it must)."""
+    start, n = 0, len(sentence)
+    while n - start > max_chars:
+        cut = sentence.rfind(" ", start + max_chars // 2, start + max_chars + 1)
+        if cut == -1:
+            cut = start + max_chars
+        piece = sentence[start:cut].strip()
+        if piece:
+            yield piece
+        start = cut
+    piece = sentence[start:].strip()
+    if piece:
+        yield piece
+
+
+def _in_reading_order(sentence: str, units: list[FactUnit]) -> list[FactUnit]:
+    """Units by where their text first occurs in the sentence (they are found kind by kind)."""
+    return sorted(units, key=lambda u: i if (i := sentence.find(u.text)) >= 0 else len(sentence))
 
 
 def vocabulary(

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from xml.parsers import expat
 
 import feedparser  # type: ignore[import-untyped]
 from feedparser.encodings import convert_to_utf8  # type: ignore[import-untyped]
@@ -20,7 +21,14 @@ from worker.errors import BadInput, NotAnArticle
 from worker.models import Document
 from worker.pipeline.urls import canonical_url
 
-__all__ = ["FeedEntry", "ParsedFeed", "entry_document", "parse_feed"]
+__all__ = [
+    "FeedEntry",
+    "ParsedFeed",
+    "entry_document",
+    "entry_link",
+    "identifying_fragment",
+    "parse_feed",
+]
 
 # feedparser's warnings: the feed parsed, but not quite as declared
 _WARNINGS = {
@@ -29,10 +37,22 @@ _WARNINGS = {
     "NonXMLContentType": "non_xml_content_type",  # e.g. served as text/html
 }
 _FIRST_ELEMENT = re.compile(rb"<\w")
+# Before the root element: the XML declaration, processing instructions, comments, a DOCTYPE
+_PROLOG = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>\[]*(?:\[.*?\])?\s*>)", re.S | re.I)
+_ROOT = re.compile(rb"\s*<([A-Za-z_][\w.:-]*)")
+_FEED_ROOTS = frozenset({b"rss", b"feed", b"rdf", b"channel"})  # local names, lower case
+# feedparser repairs ill-formed XML with a regex parser whose cost grows with the tags: ~20 us
+# each (450 KB of tag soup took 4 s). Real feeds have a tag per 30-50 bytes: 100,000 is ~4 MB.
+MAX_REPAIRED_TAGS = 100_000
 _TAG = re.compile(r"<[^>]*>")
 _MARKUP = re.compile(r"<[a-zA-Z][^>]*>")
 _CONTROL = frozenset(range(0, 9)) | {11, 12} | frozenset(range(14, 32))
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
+# Fragments that name page furniture, not a part of the page an entry could be: the same
+# article is linked with and without them ("#more-123" is WordPress's "read more" anchor).
+_FURNITURE = re.compile(
+    r"(?:main|content|main-content|top|article|story|comments|respond|more(?:-\d+)?)", re.I
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +60,7 @@ class FeedEntry:
     """One item of a feed, as the feed tells it."""
 
     guid: str | None  # RSS guid or Atom id
-    link: str | None  # canonical_url of raw_link: the key to deduplicate on
+    link: str | None  # the key to deduplicate on: entry_link(raw_link, fragment)
     raw_link: str | None  # as the feed gives it (made absolute against the feed URL)
     title: str | None
     published_at: str | None  # ISO 8601 UTC, from the published (else updated) date
@@ -48,6 +68,7 @@ class FeedEntry:
     summary: str | None = None  # HTML, sanitised by feedparser
     content: str | None = None  # HTML, sanitised by feedparser
     source: str | None = None  # the entry's <source> title, else the feed's title
+    fragment: str | None = None  # raw_link's fragment when it names a part of the page
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +99,9 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Par
 
     Raises:
         BadInput: ``empty``, ``binary``, ``feed_entities`` (declares XML entities: a feed bomb
-            risk), ``feed_malformed`` (ill-formed, no entries), ``not_a_feed``.
+            risk), ``feed_malformed`` (ill-formed, no entries, or too many tags to repair),
+            ``not_a_feed`` (its root element is none of rss, feed, RDF),
+            ``feed_parse_failed`` (the parser itself failed on the body).
     """
     if not body.strip():
         raise BadInput("empty feed body", reason="empty", origin=url)
@@ -87,13 +110,24 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Par
     utf8 = convert_to_utf8(dict(headers), body, {})
     _refuse_binary(utf8, url)
     _refuse_entities(utf8, url)
-    parsed = feedparser.parse(
-        io.BytesIO(body), response_headers=headers, sanitize_html=True, resolve_relative_uris=True
-    )
-    bozo, message = _bozo(parsed)
-    feed = parsed.get("feed", {})
-    title = _text(feed, "title")
-    entries = tuple(_entry(e, title) for e in parsed.get("entries", []))
+    _refuse_non_feeds(utf8, url)
+    try:
+        parsed = feedparser.parse(
+            io.BytesIO(body),
+            response_headers=headers,
+            sanitize_html=True,
+            resolve_relative_uris=True,
+        )
+        bozo, message = _bozo(parsed)
+        feed = parsed.get("feed", {})
+        title = _text(feed, "title")
+        entries = tuple(_entry(e, title) for e in parsed.get("entries", []))
+    except Exception as exc:  # feedparser failing on this body must not stop the other feeds
+        raise BadInput(
+            f"the feed parser failed: {type(exc).__name__}: {str(exc)[:200]}",
+            reason="feed_parse_failed",
+            origin=url,
+        ) from exc
     if not entries and not parsed.get("version") and not title:
         raise BadInput(
             "no RSS, Atom or RDF feed found in the body", reason="not_a_feed", origin=url
@@ -115,6 +149,31 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Par
         bozo=bozo,
         bozo_message=message,
     )
+
+
+def identifying_fragment(url: str | None) -> str | None:
+    """The fragment of a link when it is part of an entry's identity, else None.
+
+    A fragment names a place in a page: a comment (`post#comment-12`), a section of a log
+    (`now.html#2025-05-15`), a post of a live blog. Entries that differ only there are
+    different entries, and collapsing them loses all but the first. It is not identity when
+    it is empty, carries parameters (`#xtor=RSS-3`, `#utm_source=feed`: tracking or page
+    state) or names page furniture (`#main`, `#comments`, `#more-123`).
+    """
+    if not url or "#" not in url:
+        return None
+    fragment = url.split("#", 1)[1].strip()
+    if not fragment or "=" in fragment or _FURNITURE.fullmatch(fragment):
+        return None
+    return fragment
+
+
+def entry_link(url: str | None, fragment: str | None) -> str | None:
+    """An entry's URL key: the canonical URL, with its identifying fragment when it has one."""
+    canonical = canonical_url(url)
+    if canonical is None or fragment is None:
+        return canonical
+    return f"{canonical}#{fragment}"
 
 
 def entry_document(entry: FeedEntry, *, origin: str | None = None) -> Document:
@@ -172,6 +231,39 @@ def _refuse_entities(utf8: bytes, url: str) -> None:
         )
 
 
+def _refuse_non_feeds(utf8: bytes, url: str) -> None:
+    """Refuse, before parsing, a body whose root is no feed element (an HTML page, tag soup)
+    and ill-formed XML with more tags than the repairing parser takes in bounded time."""
+    head, pos = utf8[:65536].removeprefix(b"\xef\xbb\xbf"), 0
+    while (m := _PROLOG.match(head, pos)) and m.end() > pos:
+        pos = m.end()
+    root = _ROOT.match(head, pos)
+    name = root.group(1).rsplit(b":", 1)[-1].lower() if root else None
+    if name is not None and name not in _FEED_ROOTS:
+        shown = name.decode("ascii", "replace")
+        raise BadInput(
+            f"no RSS, Atom or RDF feed found in the body (root element {shown!r})",
+            reason="not_a_feed",
+            origin=url,
+        )
+    tags = utf8.count(b"<")
+    if tags > MAX_REPAIRED_TAGS and not _well_formed(utf8):
+        raise BadInput(
+            f"feed is not well-formed XML and has {tags} tags, over {MAX_REPAIRED_TAGS} to repair",
+            reason="feed_malformed",
+            origin=url,
+        )
+
+
+def _well_formed(utf8: bytes) -> bool:
+    parser = expat.ParserCreate()
+    try:
+        parser.Parse(utf8, True)
+    except expat.ExpatError:
+        return False
+    return True
+
+
 def _bozo(parsed: Any) -> tuple[str | None, str | None]:
     if not parsed.get("bozo"):
         return None, None
@@ -189,9 +281,10 @@ def _bozo(parsed: Any) -> tuple[str | None, str | None]:
 def _entry(e: Any, feed_title: str | None) -> FeedEntry:
     raw_link = e.get("link") or None
     source = e.get("source") or {}
+    fragment = identifying_fragment(raw_link)
     return FeedEntry(
         guid=e.get("id") or None,
-        link=canonical_url(raw_link),
+        link=entry_link(raw_link, fragment),
         raw_link=raw_link,
         title=_text(e, "title"),
         published_at=_iso(e.get("published_parsed") or e.get("updated_parsed")),
@@ -199,6 +292,7 @@ def _entry(e: Any, feed_title: str | None) -> FeedEntry:
         summary=e.get("summary") or None,
         content=_content(e.get("content")),
         source=_text(source, "title") or feed_title or None,
+        fragment=fragment,
     )
 
 

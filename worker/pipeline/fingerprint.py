@@ -16,6 +16,9 @@ _SCHEME = "affine32"  # datasketch 2.0's default; pinned so stored signatures st
 # ~4x faster than datasketch's default sha1 and ~75% of signature cost (BRIEF); passed as is,
 # since a Python wrapper would add a call per shingle
 _xxh32 = xxhash.xxh32_intdigest
+# update_batch builds a (shingles x num_perm) matrix, and a few temporaries of that size:
+# 1.6 M shingles (a 10 MB text) took 2 GB at once. Batches of this many keep it to ~10 MB.
+_BATCH = 4096
 
 
 class Signer:
@@ -37,8 +40,8 @@ class Signer:
             scheme=_SCHEME,
         )
         encoded = [s.encode("utf-8") for s in set(items)]
-        if encoded:
-            m.update_batch(encoded)
+        for i in range(0, len(encoded), _BATCH):  # the minimum over batches is the same
+            m.update_batch(encoded[i : i + _BATCH])
         return np.asarray(LeanMinHash(m).hashvalues, dtype=np.uint32)
 
 

@@ -193,11 +193,13 @@ def best_story(
     return Match(story_id if p >= min_probability else None, round(p, 4), e)
 
 
-def merge_terms(story_terms: Mapping[str, int], article_terms: Mapping[str, int]) -> dict[str, int]:
-    """Add an article's term counts to its story's, keeping the most frequent terms."""
+def merge_terms(
+    story_terms: Mapping[str, int], article_terms: Mapping[str, int], cap: int = STORY_TERMS_CAP
+) -> dict[str, int]:
+    """Add an article's term counts to its story's, keeping the `cap` most frequent terms."""
     merged = Counter(story_terms)
     merged.update(article_terms)
-    if len(merged) <= STORY_TERMS_CAP:
+    if len(merged) <= cap:
         return dict(merged)
-    top = sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))[:STORY_TERMS_CAP]
+    top = sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))[:cap]
     return dict(top)

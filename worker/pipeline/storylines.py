@@ -1,19 +1,20 @@
 """Storyline choice: which developing topic an article belongs to, over weeks.
 
 A storyline gathers the stories of one topic ("the 2010 Haiti earthquake"). Its centroid is
-the capped term counts of every article it holds; an article is weighed against the
-storylines of the stories its salient-term LSH bands hit (so the cost does not grow with the
-number of storylines stored), on two pieces of evidence:
+the counts of the names and places (the `=` terms) of every article it holds, the 1,000 most
+frequent kept: a topic of a thousand articles keeps the names that recur, not only the
+commonest few. Continuity of a topic is continuity of who
+and where: an article is weighed against the storylines of the stories its salient-term LSH
+bands hit (so the cost does not grow with the number of storylines stored) by the TF-IDF
+cosine of its names and places with the storyline's (`names`; figures are not names here). Figures, dates and the
+vocabulary of the event's kind are not evidence here: a development brings new figures, and
+two wars or two earthquakes share their words. A storyline only takes articles within its
+window (worker/pipeline/timing.py), weeks where a story's is days.
 
-- `cosine`: TF-IDF cosine of the article and the storyline centroid;
-- `names`: the same over names and numbers only: who and where.
-
-Figures and dates are not evidence here: a development brings new ones. A storyline only takes
-articles within its window (worker/pipeline/timing.py), which is weeks where a story's is days.
-The weights are the story matcher's for the same two signals, with the bias lowered by the
-neutral share of the figure and date evidence the story model gives an article that has none;
-the threshold `storyline_min_probability` is measured on the merged Timeline17 stream
-(bench/storylines.py), where Libya, Syria, Egypt and Iraq run side by side.
+Single-pass clustering splits a topic whose first articles disagree; `consolidate` merges a
+young storyline into another whose centroid names agree with it when it reaches 2, 4, 8, ...
+articles. Both thresholds are measured on the merged Timeline17 stream (bench/storylines.py),
+where Libya, Syria, Egypt and Iraq run side by side.
 """
 
 from __future__ import annotations
@@ -22,20 +23,39 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from worker.pipeline.matching import BIAS, WEIGHTS, names_vector
-from worker.pipeline.salience import Weigher
+from worker.pipeline.matching import merge_terms
+from worker.pipeline.salience import cosine
 
 __all__ = [
-    "STORYLINE_BIAS",
-    "STORYLINE_WEIGHTS",
+    "STORYLINE_TERMS_CAP",
     "StorylineMatch",
     "best_storyline",
-    "storyline_probability",
+    "closest_storyline",
+    "consolidation_due",
+    "is_name",
+    "merge_names",
+    "storyline_share",
 ]
 
-STORYLINE_WEIGHTS = {"cosine": WEIGHTS["cosine"], "names": WEIGHTS["names"]}
-STORYLINE_BIAS = BIAS + 0.5 * (WEIGHTS["numbers"] + WEIGHTS["dates"])
-MIN_COSINE = 0.05
+STORYLINE_TERMS_CAP = 1000
+# a storyline is checked at 2, 4, 8 and 16 articles: a fragment of a topic is young; two grown
+# storylines share the commonest names of the news ("US", "Obama") and are not merged
+CONSOLIDATE_MAX = 16
+
+
+def is_name(term: str) -> bool:
+    """A name or place term (`=` marked, with a letter): figures are not names."""
+    return term.startswith("=") and any(c.isalpha() for c in term[1:])
+
+
+def storyline_share(story_terms: Mapping[str, int]) -> dict[str, int]:
+    """What a story's centroid gives its storyline's: its names and places."""
+    return {t: n for t, n in story_terms.items() if is_name(t)}
+
+
+def merge_names(centroid: Mapping[str, int], article_terms: Mapping[str, int]) -> dict[str, int]:
+    """A storyline centroid with an article's names and places added."""
+    return merge_terms(centroid, storyline_share(article_terms), STORYLINE_TERMS_CAP)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,16 +63,8 @@ class StorylineMatch:
     """The best candidate storyline (None: none reached the threshold) and its evidence."""
 
     storyline_id: str | None
-    probability: float
-    cosine: float = 0.0
     names: float = 0.0
-
-
-def storyline_probability(similarity: float, names: float) -> float:
-    """The logistic model of the two signals."""
-    z = STORYLINE_BIAS + STORYLINE_WEIGHTS["cosine"] * similarity
-    z += STORYLINE_WEIGHTS["names"] * names
-    return 1.0 / (1.0 + math.exp(-z))
+    cosine: float = 0.0
 
 
 def best_storyline(
@@ -60,23 +72,67 @@ def best_storyline(
     candidates: Iterable[tuple[str, Mapping[str, int]]],
     df: Mapping[str, int],
     n_docs: int,
-    min_probability: float,
+    min_similarity: float,
 ) -> StorylineMatch:
-    """The candidate `(storyline_id, centroid terms)` most likely to be the article's topic.
+    """The candidate `(storyline_id, centroid terms)` whose names agree most with the
+    article's, if they agree at least `min_similarity`.
 
     Ties go to the id that sorts first, so the choice never depends on input order.
     """
-    names = names_vector(vec)
-    weigher = Weigher(df, n_docs)
+    names = _normalised({t: v for t, v in vec.items() if is_name(t)})
+    idf = _Idf(df, n_docs)
     best: StorylineMatch | None = None
     for storyline_id, terms in sorted(candidates, key=lambda c: c[0]):
-        similarity, names_similarity = weigher.similarities(terms, vec, names)
-        if similarity < MIN_COSINE:
-            continue
-        p = storyline_probability(similarity, names_similarity)
-        if best is None or p > best.probability:
-            best = StorylineMatch(storyline_id, p, similarity, names_similarity)
+        names_similarity = cosine(names, idf.linear(terms))
+        if best is None or names_similarity > best.names:
+            best = StorylineMatch(storyline_id, names_similarity)
     if best is None:
-        return StorylineMatch(None, 0.0)
-    chosen = best.storyline_id if best.probability >= min_probability else None
-    return StorylineMatch(chosen, round(best.probability, 4), best.cosine, best.names)
+        return StorylineMatch(None)
+    chosen = best.storyline_id if best.names >= min_similarity else None
+    return StorylineMatch(chosen, round(best.names, 4), round(best.cosine, 4))
+
+
+def _normalised(vec: Mapping[str, float]) -> dict[str, float]:
+    norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+    return {t: v / norm for t, v in vec.items()}
+
+
+class _Idf:
+    """A storyline centroid weighted linearly by its counts: a name in most of its articles
+    outweighs one named once (the log-damped weights of an article would flatten them)."""
+
+    def __init__(self, df: Mapping[str, int], n_docs: int):
+        self.df, self.n_docs, self._idf = df, n_docs, {}
+
+    def linear(self, terms: Mapping[str, int]) -> dict[str, float]:
+        known, vec = self._idf, {}
+        for term, count in terms.items():
+            if not is_name(term):
+                continue
+            w = known.get(term)
+            if w is None:
+                w = known[term] = math.log((1 + self.n_docs) / (1 + self.df.get(term, 0))) + 1.0
+            vec[term] = count * w
+        return _normalised(vec)
+
+
+def consolidation_due(article_count: int) -> bool:
+    """Whether a storyline that now holds `article_count` articles is checked for a merge."""
+    return 2 <= article_count <= CONSOLIDATE_MAX and article_count & (article_count - 1) == 0
+
+
+def closest_storyline(
+    terms: Mapping[str, int],
+    candidates: Iterable[tuple[str, Mapping[str, int]]],
+    df: Mapping[str, int],
+    n_docs: int,
+    min_similarity: float,
+) -> tuple[str, float] | None:
+    """The candidate storyline whose centroid names agree most with `terms` (a storyline's
+    centroid), if at least `min_similarity`: the two are one topic."""
+    vec = _Idf(df, n_docs).linear(terms)
+    return_best: tuple[str, float] | None = None
+    match = best_storyline(vec, candidates, df, n_docs, min_similarity)
+    if match.storyline_id is not None:
+        return_best = (match.storyline_id, match.names)
+    return return_best

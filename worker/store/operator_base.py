@@ -65,9 +65,12 @@ class Operator(Protocol):
         """
         ...
 
-    def merge_storylines(self, source_id: str, target_id: str, *, now: float) -> dict[str, Any]:
+    def merge_storylines(
+        self, source_id: str, target_id: str, *, now: float, by_person: bool = True
+    ) -> dict[str, Any]:
         """Move every story of storyline `source_id` into `target_id` (centroid and known
-        facts with them) and drop `source_id`; logged.
+        facts with them) and drop `source_id`; logged (as `consolidate_storylines` when the
+        pipeline merges two storylines it finds are one topic, `by_person=False`).
         Returns `{"source", "target", "stories_moved"}`."""
         ...
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from worker.errors import CorrectionRefused
 from worker.pipeline.contribution import contribution, without_terms
+from worker.pipeline.storylines import storyline_share
 from worker.pipeline.timing import EventTime
 from worker.pipeline.titles import headline
 from worker.store.operator_base import novel_units, split_story_id, split_storyline_id
@@ -175,7 +176,7 @@ class RedisOperator:
             # the source story's centroid share and facts go to the target's storyline
             line_terms: dict[str, dict[str, int]] = {}
             if crossing:
-                src_terms = json.loads(src["terms"])
+                src_terms = storyline_share(json.loads(src["terms"]))
                 if (was := lines[line_src]) is not None:
                     line_terms[line_src] = without_terms(json.loads(was), src_terms)
                 if (was := lines[line_dst]) is not None:
@@ -320,7 +321,9 @@ class RedisOperator:
         return headline(first[1]) if first else None
 
     @translated
-    def merge_storylines(self, source_id: str, target_id: str, *, now: float) -> dict[str, Any]:
+    def merge_storylines(
+        self, source_id: str, target_id: str, *, now: float, by_person: bool = True
+    ) -> dict[str, Any]:
         if source_id == target_id:
             raise CorrectionRefused("invalid", "a storyline cannot be merged into itself")
         k, store = self.keys, self.store
@@ -344,7 +347,7 @@ class RedisOperator:
 
             store.write(op)
             result = {"source": source_id, "target": target_id, "stories_moved": len(moved)}
-            self.log("merge_storylines", result, now)
+            self.log("merge_storylines" if by_person else "consolidate_storylines", result, now)
         return result
 
     @translated
@@ -360,7 +363,7 @@ class RedisOperator:
             new = split_storyline_id(story_id)
             staying = [m for m in self._members(old) if m["id"] != story_id]
             old_terms = json.loads(self.r.hget(k.storyline(old), "terms") or b"{}")
-            story_terms = json.loads(story["terms"])
+            story_terms = storyline_share(json.loads(story["terms"]))
             facts = self.r.hgetall(k.story_fact_keys(story_id))
             own = set(store.story_article_ids(story_id))
             line_facts = self.r.hgetall(k.storyline_fact_keys(old))

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from worker.errors import CorrectionRefused
 from worker.pipeline.contribution import contribution, without_terms
+from worker.pipeline.storylines import storyline_share
 from worker.pipeline.titles import headline
 from worker.store.operator_base import novel_units, split_storyline_id, split_story_id
 
@@ -98,7 +99,7 @@ class SqliteOperator:
 
     def _move_storyline_share(self, story: Any, source: str, target: str) -> None:
         """A story's centroid share and fact keys go from storyline `source` to `target`."""
-        db, terms = self.db, json.loads(story["terms"])
+        db, terms = self.db, storyline_share(json.loads(story["terms"]))
         for lid, change in ((source, -1), (target, 1)):
             row = db.execute("SELECT terms FROM storylines WHERE id=?", (lid,)).fetchone()
             if row is None:
@@ -248,7 +249,9 @@ class SqliteOperator:
             raise CorrectionRefused("not_found", f"no storyline {storyline_id!r}")
         return row
 
-    def merge_storylines(self, source_id: str, target_id: str, *, now: float) -> dict[str, Any]:
+    def merge_storylines(
+        self, source_id: str, target_id: str, *, now: float, by_person: bool = True
+    ) -> dict[str, Any]:
         if source_id == target_id:
             raise CorrectionRefused("invalid", "a storyline cannot be merged into itself")
         db = self.db
@@ -274,7 +277,7 @@ class SqliteOperator:
             self._recount_storyline(source_id)  # none left: dropped with its keys
             self._recount_storyline(target_id)
             result = {"source": source_id, "target": target_id, "stories_moved": moved}
-            self.log("merge_storylines", result, now)
+            self.log("merge_storylines" if by_person else "consolidate_storylines", result, now)
         return result
 
     def split_storyline(self, story_id: str, *, now: float) -> dict[str, Any]:
