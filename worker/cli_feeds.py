@@ -228,16 +228,25 @@ def poll(once: bool, force: bool, as_json: bool, db_path: str | None, concurrenc
         Deliverer(pipeline.settings, store.webhooks()) as deliverer,
     ):
         poller = Poller(pipeline, store, concurrency=concurrency)
-        try:
-            results = poller.run_once(force=force, on_result=_printer(as_json, live=False))
+        printer = _printer(as_json, live=False)
+        seen, lock = {"results": 0, "rejected": 0}, threading.Lock()
+
+        def on_result(result: IngestResult) -> None:  # from any poller thread
+            with lock:
+                seen["results"] += 1
+                seen["rejected"] += result.status == "rejected"
+            printer(result)
+
+        try:  # with --json every result is printed as it comes: none is kept (memory)
+            results = poller.run_once(force=force, on_result=on_result, keep=not as_json)
         finally:
             poller.close()
         deliverer.deliver_due(time.time())  # webhooks: the round's events, and retries due
     if not as_json and results:
         print_results(results)
-    elif not results:
+    elif not seen["results"]:
         click.echo("no new entries", err=True)
-    if any(r.status == "rejected" for r in results):
+    if seen["rejected"]:
         sys.exit(1)
 
 

@@ -62,7 +62,7 @@ class Settings:
     # names-and-places cosine an article needs with a storyline to join it, and that two
     # storylines' centroids need to be merged as one topic; measured on merged Timeline17
     # (bench/storylines.py)
-    storyline_min_similarity: float = 0.08
+    storyline_min_similarity: float = 0.065
     storyline_merge_similarity: float = 0.3
     # log-odds added to a candidate story in the article's storyline (and its figures and
     # dates are not held against it); measured with ECB+ and Timeline17 (docs/benchmarks.md)

@@ -206,8 +206,11 @@ class Pipeline:
         if other.article_count < rows[own].article_count:
             return result  # a young storyline joins a larger one, never the other way
         small, big = own, other.id
+        op = store.operator()
+        if op.reviewed_by_person(small) or op.reviewed_by_person(big):
+            return result  # a person split them apart: that call stands
         try:
-            store.operator().merge_storylines(small, big, now=now, by_person=False)
+            op.merge_storylines(small, big, now=now, by_person=False)
         except CorrectionRefused as exc:  # a person or another worker moved it meanwhile
             logger.info("storyline %s not merged into %s: %s", small, big, exc)
             return result

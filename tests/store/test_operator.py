@@ -210,6 +210,8 @@ def _storyline_scenario(store: Store) -> dict[str, Any]:
     look("after_split")
     out["split_storyline"] = op.split_storyline(sid(2), now=1100.0)
     own = out["split_storyline"]["storyline"]
+    # a person's split stands: the pipeline's consolidation leaves both storylines alone
+    out["split_by_person"] = (op.reviewed_by_person(lid(1)), op.reviewed_by_person(own))
     refusals = []
     for call in (
         lambda: op.split_storyline(sid(2), now=0.0),  # alone in its storyline now
@@ -267,6 +269,7 @@ def _check_storylines(out: dict[str, Any]) -> None:
     assert [s["id"] for s in stories] == [new, sid(1), sid(2)]  # oldest first: 90, 100, 300
     # split_storyline: story 2 leaves with its centroid share and the facts it brought
     assert out["split_storyline"] == {"story": sid(2), "from_storyline": lid(1), "storyline": own}
+    assert out["split_by_person"] == (True, True)
     assert out["own_line"] == StorylineRow(own, "Schools closed", 1, 1, storyline_share(terms[3]),
                                            Span(None, None, 300.0))  # fmt: skip
     assert out["after_split_storyline"]["terms"][lid(1)] == storyline_share(

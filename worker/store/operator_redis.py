@@ -398,6 +398,10 @@ class RedisOperator:
             store.write(op)
             result = {"story": story_id, "from_storyline": old, "storyline": new}
             self.log("split_storyline", result, now)
+            for lid in (old, new):  # a person's call: the pipeline never merges them back
+                store.write(
+                    lambda p, lid=lid: p.set(k.reviewed_by_person(lid), repr(now), px=self.ttl)
+                )
         return result
 
     @translated

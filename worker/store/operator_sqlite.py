@@ -308,6 +308,10 @@ class SqliteOperator:
             self._recount_storyline(new)
             result = {"story": story_id, "from_storyline": old, "storyline": new}
             self.log("split_storyline", result, now)
+            db.executemany(  # a person's call: the pipeline never merges them back
+                "INSERT OR REPLACE INTO reviewed_by_person(story_id, at) VALUES (?, ?)",
+                [(old, now), (new, now)],
+            )
         return result
 
     def mark_not_new(self, event_id: str, *, now: float) -> dict[str, Any]:
