@@ -470,3 +470,41 @@ def test_clean_text_removes_a_very_long_headline_list():
     # Then every line is recognised as a headline list and nothing survives as body text
     assert result.paragraphs == ()
     assert {reason for _, reason in result.removed} == {"headline_list"}
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("Reporting by Jane Doe in Kyiv; Additional reporting by Tom Roe; Editing by Ann Poe",
+         "sign_off"),
+        ("(Reporting by Mert Ozkan; Writing by Daren Butler; Editing by Alex Richardson)",
+         "sign_off"),
+        ("Home | World | Business | Tech | Sport", "navigation"),
+        ("News \u2022 Europe \u2022 Ukraine war", "navigation"),
+        ("We use cookies to improve your experience. By continuing you accept our cookie policy.",
+         "cookie_notice"),
+        ("This site uses cookies. Accept all", "cookie_notice"),
+    ],
+)  # fmt: skip
+def test_clean_text_drops_sign_offs_navigation_and_cookie_notices(line, reason):
+    # Given an article with one boilerplate line between its paragraphs
+    raw = f"{BODY_A}\n\n{line}\n\n{BODY_B}\n"
+    # When it is cleaned
+    result = clean_text(raw)
+    # Then the line is gone, with its reason, and the article's sentences stay
+    assert (line, reason) in result.removed
+    assert BODY_A in " ".join(result.paragraphs) and BODY_B in " ".join(result.paragraphs)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Officials said the exchange was agreed | a source close to the talks said.",
+        "The bakery said its cookie sales doubled in May after the festival.",
+        "Reporting by the state broadcaster said three people were killed in the blast.",
+        "Residents were asked for consent before cookies were handed out at the fair.",
+    ],
+)
+def test_clean_text_keeps_sentences_that_only_look_like_that(line):
+    raw = f"{BODY_A}\n\n{line}\n\n{BODY_B}\n"
+    assert line in " ".join(clean_text(raw).paragraphs)

@@ -181,6 +181,57 @@ def _is_credit(text: str) -> bool:
     )
 
 
+# Wire sign-offs ("Reporting by Jane Doe in Kyiv; Editing by John Roe"): the whole line is credits.
+_SIGN_OFF = re.compile(
+    r"[(\[]?\s*(?:additional\s+)?(?:reporting|writing|editing|compiled|research|translation|"
+    r"graphics?)\s+(?:by|from)\s+\S",
+    re.IGNORECASE,
+)
+_NAME = r"[A-Z][\w'\u2019.-]*(?:\s+(?:[A-Z][\w'\u2019.-]*|de|van|von|al|el|bin|da|di|le|la))*"
+_NAMES = rf"{_NAME}(?:\s*(?:,|and|&)\s*{_NAME})*"
+_SIGN_OFF_PART = re.compile(
+    r"\s*(?:[Aa]nd\s+)?(?:[Aa]dditional\s+)?(?:[Rr]eporting|[Ww]riting|[Ee]diting|[Cc]ompiled|"
+    rf"[Rr]esearch|[Tt]ranslation|[Gg]raphics?)\s+(?:by|from)\s+{_NAMES}"
+    rf"(?:\s+(?:in|at)\s+{_NAMES})?\s*"
+)
+# Cookie notices: a short line about cookies that asks for consent or says the site uses them.
+_COOKIE_ASK = (
+    "we use cookies", "uses cookies", "use of cookies", "accept cookies", "accept all",
+    "cookie policy", "cookie settings", "consent", "by continuing",
+)  # fmt: skip
+_MAX_NAV_SEGMENT_WORDS = 4
+
+
+def _is_sign_off(text: str) -> bool:
+    """Every `;`-separated part of the line is "Reporting/Editing/... by NAME"."""
+    if not _SIGN_OFF.match(text):
+        return False
+    body = text.strip().strip("()[]").rstrip(".")
+    return all(_SIGN_OFF_PART.fullmatch(part) for part in body.split(";") if part.strip())
+
+
+def _is_navigation(text: str) -> bool:
+    """Section navigation ("Home | World | Business | Tech"): three or more short segments."""
+    parts = [p.strip() for p in re.split(r"\s[|\u00a6\u2022\u00b7]\s", f" {text} ")]
+    parts = [p for p in parts if p]
+    return len(parts) >= 3 and all(
+        _words(p) <= _MAX_NAV_SEGMENT_WORDS and _last(p) not in _SENTENCE_END for p in parts
+    )
+
+
+_COOKIE_SITE = ("site", "browser", "experience", "our ", "your ", "you ")
+
+
+def _is_cookie_notice(text: str) -> bool:
+    """About cookies, asking for consent, and speaking of the site or its reader."""
+    lower = text.lower()
+    return (
+        "cookie" in lower
+        and any(ask in lower for ask in _COOKIE_ASK)
+        and any(w in lower for w in _COOKIE_SITE)
+    )
+
+
 def _pattern_reason(line: str, prev_reason: str | None) -> str | None:
     if not _ALNUM.search(line):
         return "decoration"
@@ -192,6 +243,13 @@ def _pattern_reason(line: str, prev_reason: str | None) -> str | None:
     match = _LABEL_LINE.fullmatch(text)
     if match:
         return match.lastgroup
+    if _is_sign_off(text):
+        return "sign_off"
+    if "|" in text or "\u2022" in text or "\u00b7" in text or "\u00a6" in text:
+        if _is_navigation(text):
+            return "navigation"
+    if _is_cookie_notice(text):
+        return "cookie_notice"
     if n_words <= _MAX_CREDIT_WORDS and _is_credit(text):
         return "image_credit"
     if n_words <= _MAX_CREDIT_WORDS and ("\u00a9" in text or "all rights reserved" in text.lower()):
