@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import sys
 from collections import Counter
 from collections.abc import Iterable
@@ -64,7 +65,8 @@ def merged_stream(datasets: Path, limit: int | None = None) -> list[Item]:
         shift = START - min(day for _, _, day, _ in arts)
         for n, (uid, name, day, prose) in enumerate(arts):
             doc = Document(uid, prose, "text", published_at=iso(day), source=name)
-            terms = dict(analyse(to_article(doc, min_chars=40, extract_config=config), signer).terms)
+            article = to_article(doc, min_chars=40, extract_config=config)
+            terms = dict(analyse(article, signer).terms)
             items.append((day + shift, name, n, uid, topic, terms))
     items.sort(key=lambda x: (x[0], x[1], x[2]))
     return [(uid, topic, day, terms) for day, _, _, uid, topic, terms in items]
@@ -101,10 +103,10 @@ def oracle_rows(items: Iterable[Item], window: int) -> list[tuple[list[float], i
     return rows
 
 
-def cluster(items: list[Item], model: tuple[dict[str, float], float], threshold: float, window: int) -> dict[str, str]:
+def cluster(
+    items: list[Item], model: tuple[dict[str, float], float], threshold: float, window: int
+) -> dict[str, str]:
     """Single-pass storylines: each item joins the likeliest live cluster if likely enough."""
-    import math
-
     weights, bias = model
     df: Counter[str] = Counter()
     centroid: dict[str, dict[str, int]] = {}
@@ -147,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     w = args.window_days
     # ECB+ topics pair two events: the halves split by topic (number before "_")
     ecb_topics = sorted({x[1].split("_")[0] for x in ecb}, key=int)
-    ecb_a = {t for t in ecb_topics[0::2]}
+    ecb_a = set(ecb_topics[0::2])
     report: dict[str, object] = {"window_days": w, "articles": len(t17), "ecb_docs": len(ecb)}
     folds = []
     a, b = halves(t17)

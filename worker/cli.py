@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -135,19 +135,30 @@ def stories(
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
-    table = Table(title="stories")
-    for col in ("story", "storyline", "title", "articles", "developments", "last activity"):
+    print_table(
+        "stories",
+        ("story", "storyline", "title", "articles", "developments", "last activity"),
+        [
+            (r["id"], r["storyline_id"], r["title"] or "", str(r["article_count"]),
+             str(r["development_count"]), _when(r["last_seen_at"]))
+            for r in rows
+        ],
+    )  # fmt: skip
+
+
+def print_table(
+    title: str | None,
+    columns: Iterable[str],
+    rows: Iterable[Iterable[str]],
+    console: Console | None = None,
+) -> None:
+    """A rich table of `rows` under `columns`, long cells folded."""
+    table = Table(title=title)
+    for col in columns:
         table.add_column(col, overflow="fold")
-    for r in rows:
-        table.add_row(
-            r["id"],
-            r["storyline_id"],
-            r["title"] or "",
-            str(r["article_count"]),
-            str(r["development_count"]),
-            _when(r["last_seen_at"]),
-        )
-    Console().print(table)
+    for row in rows:
+        table.add_row(*row)
+    (console or Console()).print(table)
 
 
 @main.command()

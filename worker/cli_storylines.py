@@ -13,9 +13,8 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.table import Table
 
-from worker.cli import _db_option, _json_option, _opened, _when, main
+from worker.cli import _db_option, _json_option, _opened, _when, main, print_table
 from worker.errors import CorrectionRefused
 from worker.store.operator_base import Operator
 from worker.subscriptions import parse_time
@@ -56,19 +55,15 @@ def storylines(
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
-    table = Table(title="storylines")
-    for col in ("storyline", "title", "stories", "articles", "developments", "last seen"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        table.add_row(
-            r["id"],
-            r["title"] or "",
-            str(r["story_count"]),
-            str(r["article_count"]),
-            str(r["development_count"]),
-            _when(r["last_seen_at"]),
-        )
-    Console().print(table)
+    print_table(
+        "storylines",
+        ("storyline", "title", "stories", "articles", "developments", "last seen"),
+        [
+            (r["id"], r["title"] or "", str(r["story_count"]), str(r["article_count"]),
+             str(r["development_count"]), _when(r["last_seen_at"]))
+            for r in rows
+        ],
+    )  # fmt: skip
 
 
 @main.command()
@@ -97,19 +92,16 @@ def storyline(storyline_id: str, as_json: bool, db_path: str | None) -> None:
         f"{detail['story_count']} stories, {detail['article_count']} articles, "
         f"last seen {_when(detail['last_seen_at'])})"
     )
-    table = Table()
-    for col in ("story", "title", "articles", "developments", "created", "last activity"):
-        table.add_column(col, overflow="fold")
-    for s in detail["stories"]:
-        table.add_row(
-            s["id"],
-            s["title"] or "",
-            str(s["article_count"]),
-            str(s["development_count"]),
-            _when(s["created_at"]),
-            _when(s["last_seen_at"]),
-        )
-    console.print(table)
+    print_table(
+        None,
+        ("story", "title", "articles", "developments", "created", "last activity"),
+        [
+            (s["id"], s["title"] or "", str(s["article_count"]), str(s["development_count"]),
+             _when(s["created_at"]), _when(s["last_seen_at"]))
+            for s in detail["stories"]
+        ],
+        console,
+    )  # fmt: skip
 
 
 @main.command()

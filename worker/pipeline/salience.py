@@ -9,7 +9,14 @@ from collections.abc import Iterable, Mapping
 from worker.models import Sentence
 from worker.pipeline.text import STOPWORDS, words
 
-__all__ = ["Weigher", "cosine", "salient_terms", "term_counts", "weigh"]
+__all__ = [
+    "Weigher",
+    "cosine",
+    "inverse_document_frequency",
+    "salient_terms",
+    "term_counts",
+    "weigh",
+]
 
 NAME_BOOST = 1.5  # names, places and numbers tell two same-type events apart (ECB+ hard negatives)
 
@@ -44,6 +51,11 @@ def term_counts(
 def weigh(tf: Mapping[str, int], df: Mapping[str, int], n_docs: int) -> dict[str, float]:
     """L2-normalised TF-IDF vector; terms never seen before get the rarest weight."""
     return Weigher(df, n_docs)(tf)
+
+
+def inverse_document_frequency(df: int, n_docs: int) -> float:
+    """Smoothed IDF of a term held by `df` of `n_docs` documents (what `Weigher` uses)."""
+    return math.log((1 + n_docs) / (1 + df)) + 1.0
 
 
 class Weigher:

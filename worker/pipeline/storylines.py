@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from worker.pipeline.matching import merge_terms
-from worker.pipeline.salience import cosine
+from worker.pipeline.salience import cosine, inverse_document_frequency
 
 __all__ = [
     "STORYLINE_TERMS_CAP",
@@ -64,7 +64,6 @@ class StorylineMatch:
 
     storyline_id: str | None
     names: float = 0.0
-    cosine: float = 0.0
 
 
 def best_storyline(
@@ -89,7 +88,7 @@ def best_storyline(
     if best is None:
         return StorylineMatch(None)
     chosen = best.storyline_id if best.names >= min_similarity else None
-    return StorylineMatch(chosen, round(best.names, 4), round(best.cosine, 4))
+    return StorylineMatch(chosen, round(best.names, 4))
 
 
 def _normalised(vec: Mapping[str, float]) -> dict[str, float]:
@@ -111,7 +110,7 @@ class _Idf:
                 continue
             w = known.get(term)
             if w is None:
-                w = known[term] = math.log((1 + self.n_docs) / (1 + self.df.get(term, 0))) + 1.0
+                w = known[term] = inverse_document_frequency(self.df.get(term, 0), self.n_docs)
             vec[term] = count * w
         return _normalised(vec)
 
@@ -130,9 +129,5 @@ def closest_storyline(
 ) -> tuple[str, float] | None:
     """The candidate storyline whose centroid names agree most with `terms` (a storyline's
     centroid), if at least `min_similarity`: the two are one topic."""
-    vec = _Idf(df, n_docs).linear(terms)
-    return_best: tuple[str, float] | None = None
-    match = best_storyline(vec, candidates, df, n_docs, min_similarity)
-    if match.storyline_id is not None:
-        return_best = (match.storyline_id, match.names)
-    return return_best
+    match = best_storyline(_Idf(df, n_docs).linear(terms), candidates, df, n_docs, min_similarity)
+    return None if match.storyline_id is None else (match.storyline_id, match.names)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["EventTime", "Span", "event_time"]
+__all__ = ["EventTime", "Span", "earliest", "event_time", "latest"]
 
 TimeSource = Literal["published", "ingested"]
 
@@ -74,23 +74,25 @@ class Span:
         """The span once an article at `t` has joined."""
         p = t.published
         return Span(
-            _min(self.first_published, p),
-            _max(self.last_published, p),
+            earliest(self.first_published, p),
+            latest(self.last_published, p),
             max(self.last_ingested, t.ingested_at),
         )
 
     def merged(self, other: Span) -> Span:
         """The span of two stories (or storylines) made one."""
         return Span(
-            _min(self.first_published, other.first_published),
-            _max(self.last_published, other.last_published),
+            earliest(self.first_published, other.first_published),
+            latest(self.last_published, other.last_published),
             max(self.last_ingested, other.last_ingested),
         )
 
 
-def _min(a: float | None, b: float | None) -> float | None:
+def earliest(a: float | None, b: float | None) -> float | None:
+    """The earlier of two times, either of which may be unknown (None)."""
     return b if a is None else a if b is None else min(a, b)
 
 
-def _max(a: float | None, b: float | None) -> float | None:
+def latest(a: float | None, b: float | None) -> float | None:
+    """The later of two times, either of which may be unknown (None)."""
     return b if a is None else a if b is None else max(a, b)

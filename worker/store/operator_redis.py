@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from worker.errors import CorrectionRefused
 from worker.pipeline.contribution import contribution, without_terms
 from worker.pipeline.storylines import storyline_share
+from worker.pipeline.timing import earliest, latest
 from worker.pipeline.timing import EventTime
 from worker.pipeline.titles import headline
 from worker.store.operator_base import novel_units, split_story_id, split_storyline_id
@@ -155,9 +156,11 @@ class RedisOperator:
             if last_dev:
                 story["last_development_at"] = repr(max(last_dev))
             clocks = {
-                "first_published_at": _least(src["first_published_at"], dst["first_published_at"]),
-                "last_published_at": _most(src["last_published_at"], dst["last_published_at"]),
-                "last_ingested_at": _most(src["last_ingested_at"], dst["last_ingested_at"]),
+                "first_published_at": earliest(
+                    src["first_published_at"], dst["first_published_at"]
+                ),
+                "last_published_at": latest(src["last_published_at"], dst["last_published_at"]),
+                "last_ingested_at": latest(src["last_ingested_at"], dst["last_ingested_at"]),
             }
             story.update({f: repr(v) for f, v in clocks.items() if v is not None})
             activity = max(last_dev) if last_dev else min(src["created_at"], dst["created_at"])
@@ -485,11 +488,3 @@ def _plus(terms: dict[str, int], more: dict[str, int]) -> dict[str, int]:
     for term, n in more.items():
         out[term] = out.get(term, 0) + n
     return out
-
-
-def _least(a: float | None, b: float | None) -> float | None:
-    return b if a is None else a if b is None else min(a, b)
-
-
-def _most(a: float | None, b: float | None) -> float | None:
-    return b if a is None else a if b is None else max(a, b)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from worker.errors import CorrectionRefused
 from worker.pipeline.contribution import contribution, without_terms
 from worker.pipeline.storylines import storyline_share
+from worker.pipeline.timing import earliest, latest
 from worker.pipeline.titles import headline
 from worker.store.operator_base import novel_units, split_storyline_id, split_story_id
 
@@ -153,9 +154,9 @@ class SqliteOperator:
                     min(src["created_at"], dst["created_at"]),
                     max(src["last_seen_at"], dst["last_seen_at"]),
                     max(last_dev) if last_dev else None,
-                    _least(src["first_published_at"], dst["first_published_at"]),
-                    _most(src["last_published_at"], dst["last_published_at"]),
-                    _most(src["last_ingested_at"], dst["last_ingested_at"]),
+                    earliest(src["first_published_at"], dst["first_published_at"]),
+                    latest(src["last_published_at"], dst["last_published_at"]),
+                    latest(src["last_ingested_at"], dst["last_ingested_at"]),
                     target_id,
                 ),
             )
@@ -374,11 +375,3 @@ class SqliteOperator:
             "SELECT action, args, at FROM operator_actions ORDER BY seq DESC LIMIT ?", (limit,)
         ).fetchall()
         return [{"action": r["action"], "at": r["at"], **json.loads(r["args"])} for r in rows]
-
-
-def _least(a: float | None, b: float | None) -> float | None:
-    return b if a is None else a if b is None else min(a, b)
-
-
-def _most(a: float | None, b: float | None) -> float | None:
-    return b if a is None else a if b is None else max(a, b)
